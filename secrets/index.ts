@@ -1,0 +1,93 @@
+/**
+ * `llamacloud-keys/secrets`: the Secrets Manager store, the secret payload contract, the
+ * management tags and the cached key reader for apps. Loads the AWS SDK and zod only: no Pulumi,
+ * no undici.
+ */
+export {
+  awsErrorName,
+  isPendingDeletionError,
+  scrub,
+  summarizeAwsError,
+} from "./aws-errors";
+export {
+  type AwsErrorSummary,
+  InvalidManagementTagError,
+  isSecretsError,
+  MalformedPayloadError,
+  SECRETS_ERROR_CODES,
+  SecretAccessDeniedError,
+  SecretDecryptionFailedError,
+  SecretExistsError,
+  SecretInvalidRequestError,
+  SecretNotFoundError,
+  SecretQuotaError,
+  SecretScheduledForDeletionError,
+  SecretsError,
+  type SecretsErrorCode,
+  type SecretsErrorOptions,
+  SecretTokenConflictError,
+  SecretUnavailableError,
+} from "./errors";
+export {
+  checkPayload,
+  PAYLOAD_FORMAT,
+  type PayloadLocation,
+  parsePayload,
+  type RedactedPayloadView,
+  redactKey,
+  redactPayload,
+  type SecretPayload,
+  type SecretPayloadInput,
+  secretPayloadSchema,
+  serializePayload,
+} from "./payload";
+export {
+  createKeyReader,
+  DEFAULT_JITTER,
+  DEFAULT_MAX_STALE_MS,
+  DEFAULT_MIN_FORCED_REFRESH_MS,
+  DEFAULT_TTL_MS,
+  isAuthFailure,
+  type KeyReader,
+  type KeyReaderOptions,
+  type KeyReading,
+} from "./reader";
+export { isRedacted, Redacted, redacted } from "./redacted";
+export {
+  AWSCURRENT,
+  AWSPENDING,
+  AWSPREVIOUS,
+  type CreateSecretInput,
+  createSecretStore,
+  type DeleteSecretOptions,
+  type ListManagedSecretsOptions,
+  type ManagedSecretSummary,
+  type PayloadReading,
+  resolveStoreLocation,
+  type SecretDescription,
+  type SecretStore,
+  type SecretStoreCredentials,
+  type SecretStoreOptions,
+  type SecretVersionInfo,
+  type StagingLabel,
+  type StoreCallEvent,
+  type VersionSelector,
+  type WriteVersionInput,
+} from "./store";
+export {
+  durationSchema,
+  formatDuration,
+  InvalidDurationError,
+  MANAGEMENT_TAG_KEYS,
+  type ManagementTags,
+  type ManagementTagsInput,
+  managementTags,
+  parseDuration,
+  readManagementTags,
+  TAG_ENVIRONMENT,
+  TAG_GRACE,
+  TAG_MANAGED,
+  TAG_PROJECT_ID,
+  TAG_ROTATE_EVERY,
+  toMilliseconds,
+} from "./tags";

@@ -1,0 +1,771 @@
+import {
+  CreateSecretCommand,
+  DeleteSecretCommand,
+  DescribeSecretCommand,
+  GetSecretValueCommand,
+  type GetSecretValueCommandOutput,
+  ListSecretsCommand,
+  ListSecretVersionIdsCommand,
+  PutSecretValueCommand,
+  RestoreSecretCommand,
+  SecretsManagerClient,
+  type SecretsManagerClientConfig,
+  TagResourceCommand,
+  UntagResourceCommand,
+  UpdateSecretVersionStageCommand,
+} from "@aws-sdk/client-secrets-manager";
+import {
+  type AwsCallContext,
+  isPendingDeletionError,
+  scheduledForDeletionMessage,
+  toSecretsError,
+} from "./aws-errors";
+import {
+  isSecretsError,
+  MalformedPayloadError,
+  SecretInvalidRequestError,
+  SecretNotFoundError,
+  SecretScheduledForDeletionError,
+  type SecretsErrorCode,
+  SecretTokenConflictError,
+} from "./errors";
+import {
+  checkPayload,
+  parsePayload,
+  type SecretPayload,
+  type SecretPayloadInput,
+  serializePayload,
+} from "./payload";
+import { TAG_MANAGED } from "./tags";
+
+export const AWSCURRENT = "AWSCURRENT";
+export const AWSPENDING = "AWSPENDING";
+export const AWSPREVIOUS = "AWSPREVIOUS";
+
+/** The staging labels Secrets Manager's rotation protocol uses. */
+export type StagingLabel = typeof AWSCURRENT | typeof AWSPENDING | typeof AWSPREVIOUS;
+
+/** Static credentials or a provider, as the AWS SDK accepts them. */
+export type SecretStoreCredentials = SecretsManagerClientConfig["credentials"];
+
+/** One Secrets Manager call, reported to {@link SecretStoreOptions.onCall}. Holds no values. */
+export interface StoreCallEvent {
+  /** The Secrets Manager operation, e.g. `GetSecretValue`. */
+  operation: string;
+  /** The secret as the caller named it; absent for ListSecrets. */
+  secretId?: string;
+  durationMs: number;
+  /** Set when the call failed: the {@link SecretsError} code it was mapped to. */
+  error?: SecretsErrorCode;
+}
+
+export interface SecretStoreOptions {
+  /** Defaults to `AWS_REGION`, then `AWS_DEFAULT_REGION`, then the SDK's own resolution (profile). */
+  region?: string;
+  /** Defaults to `AWS_ENDPOINT_URL_SECRETS_MANAGER`, then `AWS_ENDPOINT_URL`, then AWS's endpoint. */
+  endpoint?: string;
+  /** Defaults to the SDK's standard credential chain. */
+  credentials?: SecretStoreCredentials;
+  /** Attempts per call including the first (SDK retry strategy); the SDK default is 3. */
+  maxAttempts?: number;
+  /**
+   * Called after every Secrets Manager call, for logs and metrics. Gets the operation, secret id,
+   * duration and error code, never a value. Exceptions it throws are ignored.
+   */
+  onCall?: (event: StoreCallEvent) => void;
+  /** Page size for ListSecrets and ListSecretVersionIds (1–100); AWS's default when unset. */
+  pageSize?: number;
+  /** Environment to read defaults from; `process.env` when unset. */
+  env?: Record<string, string | undefined>;
+}
+
+/** A secret's metadata as DescribeSecret reports it. */
+export interface SecretDescription {
+  arn: string;
+  name: string;
+  description?: string;
+  kmsKeyId?: string;
+  tags: Record<string, string>;
+  /** Every version that still has a label, and its labels. */
+  versionIdsToStages: Record<string, string[]>;
+  /** Set when the secret is pending deletion (DescribeSecret's `DeletedDate`). */
+  deletedDate?: Date;
+  createdDate?: Date;
+  currentVersionId?: string;
+  pendingVersionId?: string;
+  previousVersionId?: string;
+}
+
+/** Which version to read: by staging label, or by version id (= the ClientRequestToken it was written with). */
+export type VersionSelector = { stage: StagingLabel } | { versionId: string };
+
+export interface PayloadReading {
+  payload: SecretPayload;
+  versionId: string;
+  stages: string[];
+  /** When this version was written. */
+  createdDate: Date;
+}
+
+export interface WriteVersionInput {
+  /** The ClientRequestToken, and so the version id: 32–64 characters, e.g. a UUID. */
+  token: string;
+  payload: SecretPayload | SecretPayloadInput;
+  stage: typeof AWSCURRENT | typeof AWSPENDING;
+  /**
+   * Write even though the current AWSCURRENT value is not a llamacloud-keys payload (taking over a
+   * secret on purpose). Without it such a write throws SECRET_MALFORMED_PAYLOAD.
+   */
+  allowForeignCurrent?: boolean;
+}
+
+export interface SecretVersionInfo {
+  versionId: string;
+  stages: string[];
+  createdDate: Date;
+}
+
+export interface CreateSecretInput {
+  name: string;
+  kmsKeyId?: string;
+  tags?: Record<string, string>;
+  description?: string;
+}
+
+export type DeleteSecretOptions = { recoveryWindowInDays?: number } | { force: true };
+
+export interface ManagedSecretSummary {
+  arn: string;
+  name: string;
+  tags: Record<string, string>;
+  versionIdsToStages: Record<string, string[]>;
+  /** Only set when `includeScheduledForDeletion` was asked for and the secret is pending deletion. */
+  deletedDate?: Date;
+}
+
+export interface ListManagedSecretsOptions {
+  /** Overrides the store's page size for this listing. */
+  pageSize?: number;
+  /** Include secrets pending deletion (flagged by `deletedDate`); excluded by default. */
+  includeScheduledForDeletion?: boolean;
+}
+
+/**
+ * The one way this package talks to Secrets Manager. Every method maps AWS failures to a
+ * {@link SecretsError} (match on `code`), whose message names the secret, the version and the fix
+ * and never holds a secret value.
+ */
+export interface SecretStore {
+  /** DescribeSecret. Throws SECRET_NOT_FOUND. A secret pending deletion is returned with `deletedDate` set. */
+  describe(secretId: string): Promise<SecretDescription>;
+  /**
+   * GetSecretValue by staging label or version id, parsed. Throws SECRET_NOT_FOUND (no such secret,
+   * label or version), SECRET_SCHEDULED_FOR_DELETION, SECRET_MALFORMED_PAYLOAD (the value is not our
+   * payload), SECRET_DECRYPTION_FAILED.
+   */
+  readPayload(secretId: string, selector: VersionSelector): Promise<PayloadReading>;
+  /**
+   * Writes a version under `token` with the given label. Idempotent: if a version with this token
+   * already holds the same bytes, nothing is written and `created` is false (the version's labels
+   * are left as they are, as AWS does). The same token with another value throws
+   * SECRET_TOKEN_CONFLICT. The payload is validated first; a secret pending deletion throws
+   * SECRET_SCHEDULED_FOR_DELETION; a secret whose AWSCURRENT value is not our payload throws
+   * SECRET_MALFORMED_PAYLOAD (see `allowForeignCurrent`). Secrets Manager labels the first version of a secret AWSCURRENT
+   * whatever `stage` says.
+   */
+  writeVersion(secretId: string, input: WriteVersionInput): Promise<{ versionId: string; created: boolean }>;
+  /**
+   * Moves AWSCURRENT to `versionId` (Secrets Manager moves AWSPREVIOUS to the version it left), then
+   * removes AWSPENDING from `versionId` if it is there. Re-runnable: on a version that is already
+   * AWSCURRENT it only clears AWSPENDING, or does nothing.
+   */
+  promote(secretId: string, versionId: string): Promise<void>;
+  /** Removes `stage` from `versionId`; a no-op when it is not there. AWSCURRENT cannot be removed, only moved ({@link promote}). */
+  removeStage(secretId: string, stage: string, versionId: string): Promise<void>;
+  /** ListSecretVersionIds with deprecated (unlabelled) versions, all pages. */
+  listVersions(secretId: string): Promise<SecretVersionInfo[]>;
+  /**
+   * CreateSecret without a value (the first PutSecretValue makes the first version). Throws
+   * SECRET_EXISTS when the name is taken, SECRET_SCHEDULED_FOR_DELETION when it is taken by a secret
+   * pending deletion.
+   */
+  createSecret(input: CreateSecretInput): Promise<{ arn: string; name: string }>;
+  /**
+   * DeleteSecret with a recovery window (7–30 days, AWS's default 30) or, with `force`, without
+   * recovery. Deleting a secret that is already pending deletion (without `force`) succeeds and
+   * returns its DescribeSecret `DeletedDate`. Throws SECRET_NOT_FOUND for an unknown secret.
+   */
+  deleteSecret(secretId: string, options?: DeleteSecretOptions): Promise<{ deletionDate?: Date }>;
+  /** RestoreSecret: cancels a scheduled deletion. */
+  restoreSecret(secretId: string): Promise<void>;
+  /**
+   * Every secret tagged `llamacloud-keys:managed=true` (exactly), all pages. Secrets pending deletion
+   * are left out unless `includeScheduledForDeletion` is set: the rotator must not touch them.
+   */
+  listManagedSecrets(options?: ListManagedSecretsOptions): Promise<ManagedSecretSummary[]>;
+  /** TagResource: adds or overwrites tags. */
+  tag(secretId: string, tags: Record<string, string>): Promise<void>;
+  /** UntagResource: removes tags by key; absent keys are ignored. */
+  untag(secretId: string, keys: string[]): Promise<void>;
+  /** The secret's tags (DescribeSecret). */
+  readTags(secretId: string): Promise<Record<string, string>>;
+  /** Releases the SDK client's sockets. The store must not be used afterwards. */
+  close(): void;
+  /** Same as {@link close}. */
+  destroy(): void;
+}
+
+/** The region and endpoint a store would use, from options then the standard AWS environment variables. */
+export function resolveStoreLocation(options: SecretStoreOptions = {}): {
+  region?: string;
+  endpoint?: string;
+} {
+  const env = options.env ?? process.env;
+  const region = options.region ?? nonEmpty(env.AWS_REGION) ?? nonEmpty(env.AWS_DEFAULT_REGION);
+  const endpoint =
+    options.endpoint ?? nonEmpty(env.AWS_ENDPOINT_URL_SECRETS_MANAGER) ?? nonEmpty(env.AWS_ENDPOINT_URL);
+  return { ...(region === undefined ? {} : { region }), ...(endpoint === undefined ? {} : { endpoint }) };
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value === "" ? undefined : value;
+}
+
+/**
+ * Creates a {@link SecretStore}. The SDK client is built here, not at module scope, so the Pulumi
+ * provider (which requires this module inside its methods) serializes without capturing a client.
+ */
+export function createSecretStore(options: SecretStoreOptions = {}): SecretStore {
+  const { region, endpoint } = resolveStoreLocation(options);
+  const config: SecretsManagerClientConfig = {};
+  if (region !== undefined) config.region = region;
+  if (endpoint !== undefined) config.endpoint = endpoint;
+  if (options.credentials !== undefined) config.credentials = options.credentials;
+  if (options.maxAttempts !== undefined) config.maxAttempts = options.maxAttempts;
+  const client = new SecretsManagerClient(config);
+  const defaultPageSize = options.pageSize;
+
+  function emit(event: StoreCallEvent): void {
+    if (options.onCall === undefined) return;
+    try {
+      options.onCall(event);
+    } catch {
+      // A metrics hook must not turn a successful call into a failure.
+    }
+  }
+
+  /**
+   * Sends one command, reports it to onCall, and maps failures. A pending-deletion failure costs a
+   * DescribeSecret to put the deletion date in the message.
+   */
+  async function send<T>(ctx: Omit<AwsCallContext, "region">, run: () => Promise<T>): Promise<T> {
+    const started = performance.now();
+    const secretId = ctx.operation === "ListSecrets" ? undefined : ctx.secretId;
+    try {
+      const output = await run();
+      emit({
+        operation: ctx.operation,
+        ...(secretId === undefined ? {} : { secretId }),
+        durationMs: elapsed(started),
+      });
+      return output;
+    } catch (raw) {
+      let deletedDate: Date | undefined;
+      if (isPendingDeletionError(raw)) deletedDate = await deletedDateOf(ctx.secretId);
+      const error = toSecretsError(raw, { ...ctx, ...(region === undefined ? {} : { region }) }, deletedDate);
+      emit({
+        operation: ctx.operation,
+        ...(secretId === undefined ? {} : { secretId }),
+        durationMs: elapsed(started),
+        error: error.code,
+      });
+      throw error;
+    }
+  }
+
+  async function deletedDateOf(secretId: string): Promise<Date | undefined> {
+    try {
+      return (await describe(secretId)).deletedDate;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async function describe(secretId: string): Promise<SecretDescription> {
+    const out = await send({ operation: "DescribeSecret", secretId }, () =>
+      client.send(new DescribeSecretCommand({ SecretId: secretId })),
+    );
+    const versionIdsToStages: Record<string, string[]> = {};
+    for (const [versionId, stages] of Object.entries(out.VersionIdsToStages ?? {})) {
+      versionIdsToStages[versionId] = [...(stages ?? [])];
+    }
+    const description: SecretDescription = {
+      arn: out.ARN ?? secretId,
+      name: out.Name ?? secretId,
+      tags: tagsToRecord(out.Tags),
+      versionIdsToStages,
+    };
+    if (out.Description !== undefined) description.description = out.Description;
+    if (out.KmsKeyId !== undefined) description.kmsKeyId = out.KmsKeyId;
+    if (out.DeletedDate !== undefined) description.deletedDate = out.DeletedDate;
+    if (out.CreatedDate !== undefined) description.createdDate = out.CreatedDate;
+    const current = versionWithStage(versionIdsToStages, AWSCURRENT);
+    const pending = versionWithStage(versionIdsToStages, AWSPENDING);
+    const previous = versionWithStage(versionIdsToStages, AWSPREVIOUS);
+    if (current !== undefined) description.currentVersionId = current;
+    if (pending !== undefined) description.pendingVersionId = pending;
+    if (previous !== undefined) description.previousVersionId = previous;
+    return description;
+  }
+
+  /** Describes, refusing a secret pending deletion (moto accepts writes to one; AWS does not). */
+  async function describeLive(secretId: string, operation: string): Promise<SecretDescription> {
+    const description = await describe(secretId);
+    if (description.deletedDate !== undefined) {
+      throw new SecretScheduledForDeletionError(
+        scheduledForDeletionMessage(secretId, operation, description.deletedDate),
+        { secretId, deletedDate: description.deletedDate },
+      );
+    }
+    return description;
+  }
+
+  async function getValue(
+    secretId: string,
+    selector: VersionSelector,
+    sensitive?: readonly string[],
+  ): Promise<GetSecretValueCommandOutput> {
+    const versionId = "versionId" in selector ? selector.versionId : undefined;
+    try {
+      return await send(
+        {
+          operation: "GetSecretValue",
+          secretId,
+          ...(versionId === undefined ? {} : { versionId }),
+          ...(sensitive ? { sensitive } : {}),
+        },
+        () =>
+          client.send(
+            new GetSecretValueCommand(
+              "stage" in selector
+                ? { SecretId: secretId, VersionStage: selector.stage }
+                : { SecretId: secretId, VersionId: selector.versionId },
+            ),
+          ),
+      );
+    } catch (error) {
+      if (!isSecretsError(error, "SECRET_NOT_FOUND")) throw error;
+      // AWS answers ResourceNotFoundException both for a missing secret and for a missing label or
+      // version; tell them apart so the message points at the right fix.
+      const description = await describe(secretId); // throws SECRET_NOT_FOUND for the secret itself
+      if (description.deletedDate !== undefined) {
+        throw new SecretScheduledForDeletionError(
+          scheduledForDeletionMessage(secretId, "GetSecretValue", description.deletedDate),
+          { secretId, deletedDate: description.deletedDate },
+        );
+      }
+      const labels = Object.entries(description.versionIdsToStages)
+        .map(([id, stages]) => `${id}: ${stages.join(", ")}`)
+        .join("; ");
+      const message =
+        "stage" in selector
+          ? `No version of secret ${description.arn} has the staging label ${selector.stage} ` +
+            `(labelled versions: ${labels || "none"}).` +
+            (selector.stage === AWSCURRENT ? " The secret has no value yet: write one first." : "")
+          : `Secret ${description.arn} has no version ${selector.versionId} (labelled versions: ${labels || "none"}); ` +
+            "it may never have been written, or was pruned after losing its labels.";
+      throw new SecretNotFoundError(message, {
+        secretId,
+        ...(versionId === undefined ? {} : { versionId }),
+        ...(error.cause === undefined ? {} : { cause: error.cause }),
+      });
+    }
+  }
+
+  async function readPayload(secretId: string, selector: VersionSelector): Promise<PayloadReading> {
+    const out = await getValue(secretId, selector);
+    const versionId = out.VersionId ?? ("versionId" in selector ? selector.versionId : "(unknown)");
+    if (out.SecretString === undefined) {
+      throw new MalformedPayloadError(
+        `Secret ${secretId} (version ${versionId}) holds a binary value, not a llamacloud-keys payload. ` +
+          "It was written by another tool; point llamacloud-keys at a secret of its own.",
+        { secretId, versionId, issues: ["(value): expected a JSON string, found SecretBinary"] },
+      );
+    }
+    return {
+      payload: parsePayload(out.SecretString, { secretId, versionId }),
+      versionId,
+      stages: [...(out.VersionStages ?? [])],
+      createdDate: out.CreatedDate ?? new Date(0),
+    };
+  }
+
+  async function writeVersion(
+    secretId: string,
+    input: WriteVersionInput,
+  ): Promise<{ versionId: string; created: boolean }> {
+    const { token, stage } = input;
+    if (token.length < 32 || token.length > 64) {
+      throw new SecretInvalidRequestError(
+        `writeVersion: ClientRequestToken for secret ${secretId} must be 32–64 characters (use a UUID); got ${token.length}.`,
+        { secretId, versionId: token },
+      );
+    }
+    if (stage !== AWSCURRENT && stage !== AWSPENDING) {
+      throw new SecretInvalidRequestError(
+        `writeVersion: stage for version ${token} of secret ${secretId} must be AWSCURRENT or AWSPENDING; got ${String(stage)}.`,
+        { secretId, versionId: token },
+      );
+    }
+    const text = serializePayload(input.payload);
+    // Validate before writing: a half-valid payload in AWSCURRENT would break every reader.
+    const checked = checkPayload(JSON.parse(text));
+    if (!checked.ok) {
+      throw new MalformedPayloadError(
+        `Refusing to write version ${token} of secret ${secretId}: the payload is invalid:\n` +
+          checked.issues.map((line) => `  ${line}`).join("\n"),
+        { secretId, versionId: token, issues: checked.issues },
+      );
+    }
+    const sensitive = [text, input.payload.apiKey.reveal()];
+
+    // Decide "same token, same value?" ourselves rather than trusting PutSecretValue's answer:
+    // AWS ignores such a write silently (so `created` would be unknowable), and moto rewrites a
+    // version that carries AWSPENDING even with another value.
+    const description = await describeLive(secretId, "PutSecretValue");
+    if (token in description.versionIdsToStages) {
+      const existing = await getValue(secretId, { versionId: token }, sensitive);
+      if (existing.SecretString === text) return { versionId: token, created: false };
+      throw conflict(secretId, description.arn, token);
+    }
+    const currentId = description.currentVersionId;
+    if (currentId !== undefined && input.allowForeignCurrent !== true) {
+      // Never bury someone else's value under ours: the AWSCURRENT value must be our payload.
+      const current = await getValue(secretId, { versionId: currentId }, sensitive);
+      const checked =
+        current.SecretString === undefined
+          ? { ok: false as const, issues: ["(value): expected a JSON string, found SecretBinary"] }
+          : checkJson(current.SecretString);
+      if (!checked.ok) {
+        throw new MalformedPayloadError(
+          `Refusing to write version ${token} of secret ${description.arn}: its AWSCURRENT version ${currentId} ` +
+            "does not hold a llamacloud-keys payload:\n" +
+            checked.issues.map((line) => `  ${line}`).join("\n") +
+            "\nThe secret belongs to another tool or was edited by hand. Point llamacloud-keys at a secret of " +
+            "its own, or pass allowForeignCurrent to take this one over.",
+          { secretId, versionId: currentId, issues: checked.issues },
+        );
+      }
+    }
+    const out = await send({ operation: "PutSecretValue", secretId, versionId: token, sensitive }, () =>
+      client.send(
+        new PutSecretValueCommand({
+          SecretId: secretId,
+          SecretString: text,
+          ClientRequestToken: token,
+          VersionStages: [stage],
+        }),
+      ),
+    );
+    return { versionId: out.VersionId ?? token, created: true };
+  }
+
+  function conflict(secretId: string, arn: string, token: string): SecretTokenConflictError {
+    return new SecretTokenConflictError(
+      `PutSecretValue: ClientRequestToken ${token} is already a version of secret ${arn} with a different ` +
+        "value. Versions are immutable: another writer (e.g. a concurrent rotation) used this token first. " +
+        "Write a new value under a new token.",
+      { secretId, versionId: token },
+    );
+  }
+
+  async function moveStage(
+    secretId: string,
+    stage: string,
+    move: { to?: string; from?: string },
+  ): Promise<void> {
+    await send(
+      {
+        operation: "UpdateSecretVersionStage",
+        secretId,
+        ...(move.to === undefined ? {} : { versionId: move.to }),
+      },
+      () =>
+        client.send(
+          new UpdateSecretVersionStageCommand({
+            SecretId: secretId,
+            VersionStage: stage,
+            ...(move.to === undefined ? {} : { MoveToVersionId: move.to }),
+            ...(move.from === undefined ? {} : { RemoveFromVersionId: move.from }),
+          }),
+        ),
+    );
+  }
+
+  async function promote(secretId: string, versionId: string): Promise<void> {
+    let description = await describeLive(secretId, "UpdateSecretVersionStage");
+    if (!(versionId in description.versionIdsToStages)) {
+      throw new SecretNotFoundError(
+        `promote: secret ${description.arn} has no labelled version ${versionId}; write it (AWSPENDING) before promoting it.`,
+        { secretId, versionId },
+      );
+    }
+    if (description.currentVersionId !== versionId) {
+      try {
+        const from = description.currentVersionId;
+        await moveStage(secretId, AWSCURRENT, { to: versionId, ...(from === undefined ? {} : { from }) });
+      } catch (error) {
+        // Another promoter may have moved AWSCURRENT between our describe and our move; if it moved
+        // it where we wanted, the step is done.
+        description = await describe(secretId);
+        if (description.currentVersionId !== versionId) throw error;
+      }
+      description = await describe(secretId);
+    }
+    if (description.versionIdsToStages[versionId]?.includes(AWSPENDING)) {
+      await removeLabel(secretId, AWSPENDING, versionId);
+    }
+  }
+
+  async function removeLabel(secretId: string, stage: string, versionId: string): Promise<void> {
+    try {
+      await moveStage(secretId, stage, { from: versionId });
+    } catch (error) {
+      const description = await describe(secretId);
+      if (description.versionIdsToStages[versionId]?.includes(stage)) throw error;
+    }
+  }
+
+  async function removeStage(secretId: string, stage: string, versionId: string): Promise<void> {
+    if (stage === AWSCURRENT) {
+      throw new SecretInvalidRequestError(
+        `removeStage: AWSCURRENT cannot be removed from version ${versionId} of secret ${secretId}, only moved; ` +
+          "promote another version instead.",
+        { secretId, versionId },
+      );
+    }
+    const description = await describe(secretId);
+    if (!description.versionIdsToStages[versionId]?.includes(stage)) return;
+    await removeLabel(secretId, stage, versionId);
+  }
+
+  async function listVersions(secretId: string): Promise<SecretVersionInfo[]> {
+    const versions: SecretVersionInfo[] = [];
+    let nextToken: string | undefined;
+    do {
+      const out = await send({ operation: "ListSecretVersionIds", secretId }, () =>
+        client.send(
+          new ListSecretVersionIdsCommand({
+            SecretId: secretId,
+            IncludeDeprecated: true,
+            ...(defaultPageSize === undefined ? {} : { MaxResults: defaultPageSize }),
+            ...(nextToken === undefined ? {} : { NextToken: nextToken }),
+          }),
+        ),
+      );
+      for (const version of out.Versions ?? []) {
+        if (version.VersionId === undefined) continue;
+        versions.push({
+          versionId: version.VersionId,
+          stages: [...(version.VersionStages ?? [])],
+          createdDate: version.CreatedDate ?? new Date(0),
+        });
+      }
+      // moto answers NextToken "" on the last page.
+      nextToken = out.NextToken === "" ? undefined : out.NextToken;
+    } while (nextToken !== undefined);
+    return versions;
+  }
+
+  async function createSecret(input: CreateSecretInput): Promise<{ arn: string; name: string }> {
+    try {
+      const out = await send({ operation: "CreateSecret", secretId: input.name }, () =>
+        client.send(
+          new CreateSecretCommand({
+            Name: input.name,
+            ...(input.kmsKeyId === undefined ? {} : { KmsKeyId: input.kmsKeyId }),
+            ...(input.description === undefined ? {} : { Description: input.description }),
+            ...(input.tags === undefined ? {} : { Tags: recordToTags(input.tags) }),
+          }),
+        ),
+      );
+      return { arn: out.ARN ?? input.name, name: out.Name ?? input.name };
+    } catch (error) {
+      // AWS refuses a name pending deletion with InvalidRequestException (mapped already); moto
+      // answers ResourceExistsException. Look, so both give the same error.
+      if (isSecretsError(error, "SECRET_EXISTS")) {
+        const deletedDate = await deletedDateOf(input.name);
+        if (deletedDate !== undefined) {
+          throw new SecretScheduledForDeletionError(
+            scheduledForDeletionMessage(input.name, "CreateSecret", deletedDate),
+            {
+              secretId: input.name,
+              deletedDate,
+              ...(error.cause === undefined ? {} : { cause: error.cause }),
+            },
+          );
+        }
+      }
+      throw error;
+    }
+  }
+
+  async function deleteSecret(
+    secretId: string,
+    options: DeleteSecretOptions = {},
+  ): Promise<{ deletionDate?: Date }> {
+    const force = "force" in options && options.force === true;
+    const days = "recoveryWindowInDays" in options ? options.recoveryWindowInDays : undefined;
+    if (days !== undefined && (!Number.isInteger(days) || days < 7 || days > 30)) {
+      throw new SecretInvalidRequestError(
+        `deleteSecret: recoveryWindowInDays for secret ${secretId} must be a whole number from 7 to 30; got ${days}. ` +
+          "Use { force: true } to delete without recovery.",
+        { secretId },
+      );
+    }
+    try {
+      const out = await send({ operation: "DeleteSecret", secretId }, () =>
+        client.send(
+          new DeleteSecretCommand({
+            SecretId: secretId,
+            ...(force ? { ForceDeleteWithoutRecovery: true } : {}),
+            ...(days === undefined ? {} : { RecoveryWindowInDays: days }),
+          }),
+        ),
+      );
+      return out.DeletionDate === undefined ? {} : { deletionDate: out.DeletionDate };
+    } catch (error) {
+      // Already pending deletion: the goal of the call is reached, so a rerun succeeds.
+      if (!force && isSecretsError(error, "SECRET_SCHEDULED_FOR_DELETION")) {
+        const deletedDate = (error as SecretScheduledForDeletionError).deletedDate;
+        return deletedDate === undefined ? {} : { deletionDate: deletedDate };
+      }
+      throw error;
+    }
+  }
+
+  async function restoreSecret(secretId: string): Promise<void> {
+    await send({ operation: "RestoreSecret", secretId }, () =>
+      client.send(new RestoreSecretCommand({ SecretId: secretId })),
+    );
+  }
+
+  async function listManagedSecrets(
+    listOptions: ListManagedSecretsOptions = {},
+  ): Promise<ManagedSecretSummary[]> {
+    const pageSize = listOptions.pageSize ?? defaultPageSize;
+    const includeDeleted = listOptions.includeScheduledForDeletion === true;
+    const secrets: ManagedSecretSummary[] = [];
+    let nextToken: string | undefined;
+    do {
+      const out = await send({ operation: "ListSecrets", secretId: "(managed secrets)" }, () =>
+        client.send(
+          new ListSecretsCommand({
+            // Both filters match by prefix and independently of each other (AWS and moto alike), so
+            // they only narrow the listing; the exact tag check below decides.
+            Filters: [
+              { Key: "tag-key", Values: [TAG_MANAGED] },
+              { Key: "tag-value", Values: ["true"] },
+            ],
+            IncludePlannedDeletion: includeDeleted,
+            ...(pageSize === undefined ? {} : { MaxResults: pageSize }),
+            ...(nextToken === undefined ? {} : { NextToken: nextToken }),
+          }),
+        ),
+      );
+      for (const entry of out.SecretList ?? []) {
+        const tags = tagsToRecord(entry.Tags);
+        if (tags[TAG_MANAGED] !== "true" || entry.ARN === undefined || entry.Name === undefined) continue;
+        if (entry.DeletedDate !== undefined && !includeDeleted) continue;
+        const summary: ManagedSecretSummary = {
+          arn: entry.ARN,
+          name: entry.Name,
+          tags,
+          versionIdsToStages: Object.fromEntries(
+            Object.entries(entry.SecretVersionsToStages ?? {}).map(([id, stages]) => [
+              id,
+              [...(stages ?? [])],
+            ]),
+          ),
+        };
+        if (entry.DeletedDate !== undefined) summary.deletedDate = entry.DeletedDate;
+        secrets.push(summary);
+      }
+      nextToken = out.NextToken === "" ? undefined : out.NextToken;
+    } while (nextToken !== undefined);
+    return secrets;
+  }
+
+  async function tag(secretId: string, tags: Record<string, string>): Promise<void> {
+    if (Object.keys(tags).length === 0) return;
+    await send({ operation: "TagResource", secretId }, () =>
+      client.send(new TagResourceCommand({ SecretId: secretId, Tags: recordToTags(tags) })),
+    );
+  }
+
+  async function untag(secretId: string, keys: string[]): Promise<void> {
+    if (keys.length === 0) return;
+    await send({ operation: "UntagResource", secretId }, () =>
+      client.send(new UntagResourceCommand({ SecretId: secretId, TagKeys: keys })),
+    );
+  }
+
+  async function readTags(secretId: string): Promise<Record<string, string>> {
+    return (await describe(secretId)).tags;
+  }
+
+  function close(): void {
+    client.destroy();
+  }
+
+  return {
+    describe,
+    readPayload,
+    writeVersion,
+    promote,
+    removeStage,
+    listVersions,
+    createSecret,
+    deleteSecret,
+    restoreSecret,
+    listManagedSecrets,
+    tag,
+    untag,
+    readTags,
+    close,
+    destroy: close,
+  };
+}
+
+function checkJson(text: string): ReturnType<typeof checkPayload> {
+  try {
+    return checkPayload(JSON.parse(text));
+  } catch {
+    return { ok: false, issues: ["(value): expected JSON, found plain text"] };
+  }
+}
+
+function elapsed(started: number): number {
+  return Math.round((performance.now() - started) * 1000) / 1000;
+}
+
+function versionWithStage(versions: Record<string, string[]>, stage: string): string | undefined {
+  for (const [versionId, stages] of Object.entries(versions)) {
+    if (stages.includes(stage)) return versionId;
+  }
+  return undefined;
+}
+
+function tagsToRecord(
+  tags: { Key?: string | undefined; Value?: string | undefined }[] | undefined,
+): Record<string, string> {
+  const record: Record<string, string> = {};
+  for (const { Key, Value } of tags ?? []) {
+    if (Key !== undefined) record[Key] = Value ?? "";
+  }
+  return record;
+}
+
+function recordToTags(tags: Record<string, string>): { Key: string; Value: string }[] {
+  return Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
+}

@@ -29,7 +29,9 @@ test("moto stages AWSPENDING under a ClientRequestToken and promotes it to AWSCU
       VersionStages: ["AWSPENDING"],
     }),
   );
-  const pending = await client.send(new GetSecretValueCommand({ SecretId: name, VersionStage: "AWSPENDING" }));
+  const pending = await client.send(
+    new GetSecretValueCommand({ SecretId: name, VersionStage: "AWSPENDING" }),
+  );
   expect(pending.VersionId).toBe(token);
 
   await client.send(
@@ -40,7 +42,9 @@ test("moto stages AWSPENDING under a ClientRequestToken and promotes it to AWSCU
       RemoveFromVersionId: created.VersionId,
     }),
   );
-  const current = await client.send(new GetSecretValueCommand({ SecretId: name, VersionStage: "AWSCURRENT" }));
+  const current = await client.send(
+    new GetSecretValueCommand({ SecretId: name, VersionStage: "AWSCURRENT" }),
+  );
   expect(current.SecretString).toBe("v2");
   const described = await client.send(new DescribeSecretCommand({ SecretId: name }));
   expect(described.VersionIdsToStages?.[created.VersionId!]).toEqual(["AWSPREVIOUS"]);

@@ -1,4 +1,4 @@
-module llamacloud-keys/tools/pulumi-cli
+module llamacloud-keys/tools/pulumi-cli/cli
 
 go 1.25.11
 

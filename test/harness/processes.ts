@@ -1,0 +1,76 @@
+import { type ChildProcess, spawn } from "node:child_process";
+
+export interface RunResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  /** stdout and stderr as they interleaved, for error messages. */
+  output: string;
+}
+
+export interface RunOptions {
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  input?: string;
+  /** Kill the whole process group after this long (default 5 minutes). */
+  timeoutMs?: number;
+}
+
+const live = new Set<ChildProcess>();
+
+// Each child leads its own process group, so a kill reaches everything it started (the Pulumi CLI
+// starts language hosts and provider servers); on exit of the test process nothing is left behind.
+process.once("exit", () => {
+  for (const child of live) killGroup(child, "SIGKILL");
+});
+
+export function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+/** Runs a command to completion in its own process group and collects its output. */
+export function runProcess(command: string, args: string[], options: RunOptions = {}): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, {
+      cwd: options.cwd,
+      env: options.env ?? process.env,
+      detached: true,
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    live.add(child);
+    let stdout = "";
+    let stderr = "";
+    let output = "";
+    child.stdout.on("data", (chunk: Buffer) => {
+      stdout += chunk;
+      output += chunk;
+    });
+    child.stderr.on("data", (chunk: Buffer) => {
+      stderr += chunk;
+      output += chunk;
+    });
+    child.stdin.end(options.input ?? "");
+    const timer = setTimeout(() => {
+      output += `\n[harness] killed after ${options.timeoutMs ?? 300_000} ms\n`;
+      killGroup(child, "SIGKILL");
+    }, options.timeoutMs ?? 300_000);
+    child.on("error", (error) => {
+      clearTimeout(timer);
+      live.delete(child);
+      reject(error);
+    });
+    child.on("close", (code, signal) => {
+      clearTimeout(timer);
+      live.delete(child);
+      // Reap anything the command left running in its group (e.g. a provider server).
+      killGroup(child, "SIGKILL");
+      resolve({ code, signal, stdout, stderr, output });
+    });
+  });
+}

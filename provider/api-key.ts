@@ -1,0 +1,181 @@
+import * as pulumi from "@pulumi/pulumi";
+import { apiKeyProvider } from "./api-key-provider";
+
+/** Inputs of {@link ApiKey}. Give exactly one of `projectId` and `projectName`. */
+export interface ApiKeyArgs {
+  /**
+   * The LlamaCloud project the key belongs to, by id. Changing it replaces the key.
+   * @example
+   * { projectId: "3f1a2b4c-5d6e-4f70-8a91-b2c3d4e5f601" }
+   */
+  projectId?: pulumi.Input<string>;
+  /**
+   * The LlamaCloud project, by exact name; resolved to its id at create. Changing it replaces the key.
+   * @example
+   * { projectName: "search" }
+   */
+  projectName?: pulumi.Input<string>;
+  /**
+   * The organization of the project: needed when a project name exists in several organizations,
+   * checked against the project otherwise.
+   * @example
+   * { projectName: "search", organizationId: "9a8b7c6d-5e4f-4a3b-9c2d-1e0f9a8b7c6d" }
+   */
+  organizationId?: pulumi.Input<string>;
+  /**
+   * The environment the key serves: a letter, then up to 31 lowercase letters, digits or dashes.
+   * Part of the key's name, the secret's default name and its tags. Changing it replaces the key.
+   * @example
+   * { environment: "prod" }
+   */
+  environment: pulumi.Input<string>;
+  /**
+   * Display prefix of the key's LlamaCloud name, `<name>/<projectId>/<environment>/<token>`, where
+   * the token is also the secret version id (so a key minted by a crashed run can be found and
+   * revoked). Default `llamacloud-keys`. Changing it renames the key in place.
+   * @example
+   * { name: "checkout-api" }
+   */
+  name?: pulumi.Input<string>;
+  /**
+   * An existing secret (ARN or name) to write the key into, instead of a secret the provider
+   * creates. The provider never deletes it; on destroy it revokes the keys and removes the
+   * management tags. Excludes `secretName`, `kmsKeyId`, `description` and `recoveryWindowInDays`.
+   * @example
+   * { secretId: secret.arn } // an aws.secretsmanager.Secret of your own
+   */
+  secretId?: pulumi.Input<string>;
+  /**
+   * Name of the secret the provider creates. Default `llamacloud/<project>/<environment>`, where
+   * `<project>` is `projectName` when given, else `projectId`. A name left pending deletion by an
+   * earlier destroy of this provider is restored and reused. Changing it replaces the key.
+   * @example
+   * { secretName: "apps/search/prod/llamacloud" }
+   */
+  secretName?: pulumi.Input<string>;
+  /**
+   * KMS key (id, alias or ARN) encrypting the secret the provider creates; default the account's
+   * `aws/secretsmanager` key. Changing it replaces the secret.
+   * @example
+   * { kmsKeyId: "alias/llamacloud-keys" }
+   */
+  kmsKeyId?: pulumi.Input<string>;
+  /**
+   * Description of the secret the provider creates. Changing it replaces the secret.
+   * @example
+   * { description: "LlamaCloud key of the search service (prod)" }
+   */
+  description?: pulumi.Input<string>;
+  /**
+   * Extra tags for the secret. Keys starting with `llamacloud-keys:` or `aws:` are reserved.
+   * Changing them retags in place.
+   * @example
+   * { tags: { team: "search", "cost-center": "42" } }
+   */
+  tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+  /**
+   * Days Secrets Manager keeps a secret the provider created after destroy: 7 to 30, or 0 to delete
+   * at once (AWS's default: 30). Changing it applies to the next destroy.
+   * @example
+   * { recoveryWindowInDays: 0 } // scratch stacks
+   */
+  recoveryWindowInDays?: pulumi.Input<number>;
+  /**
+   * Rotation policy, written as the secret's management tags for the rotator (`llamacloud-keys
+   * rotate`): rotate `every`, revoke the previous key `grace` after it stopped being current.
+   * Durations: a whole number and `d`, `h`, `m` or `s`. `grace` must be at least 60s (LlamaCloud's
+   * revocation delay) plus your readers' cache TTL; `every` must be longer than `grace`.
+   * @example
+   * { rotation: { every: "30d", grace: "2h" } }
+   */
+  rotation?: pulumi.Input<{ every: pulumi.Input<string>; grace: pulumi.Input<string> }>;
+  /**
+   * Public LlamaCloud deployment the key lives in, when the provider's `llamacloud:baseUrl` is not
+   * it. Recorded in the secret as `baseUrl`. Changing it replaces the key.
+   * @example
+   * { region: "eu" }
+   */
+  region?: pulumi.Input<"us" | "eu">;
+  /**
+   * Any LlamaCloud host (self-hosted, the emulator) for this key, instead of `region` or the
+   * provider's `llamacloud:baseUrl`. Recorded in the secret. Changing it replaces the key.
+   * @example
+   * { baseUrl: "https://llamacloud.internal.example.com" }
+   */
+  baseUrl?: pulumi.Input<string>;
+  /**
+   * Take over a secret that already holds a valid payload whose key is live in LlamaCloud, without
+   * minting (`pulumi import` cannot work for dynamic resources). Without it, create refuses a secret
+   * holding a live key. Only read at create.
+   * @example
+   * { secretName: "llamacloud/search/prod", adopt: true }
+   */
+  adopt?: pulumi.Input<boolean>;
+}
+
+/**
+ * A LlamaCloud API key for one project and environment, kept in AWS Secrets Manager. The plaintext
+ * goes from LlamaCloud's create response straight into the secret; Pulumi state holds the key id,
+ * a redacted form, the secret ARN and version id. The resource follows the key that is AWSCURRENT
+ * in its secret, so rotations by `llamacloud-keys rotate` are not drift; `destroy` revokes the
+ * current key and any previous one still alive.
+ *
+ * Credentials: `llamacloud:apiKey` (secret stack config) or `LLAMA_CLOUD_API_KEY`;
+ * `llamacloud:baseUrl` or `LLAMA_CLOUD_BASE_URL`; AWS from the standard environment.
+ *
+ * @example
+ * const { ApiKey } = require("llamacloud-keys/provider");
+ *
+ * const key = new ApiKey("search-prod", {
+ *   projectName: "search",
+ *   environment: "prod",
+ *   rotation: { every: "30d", grace: "2h" },
+ *   recoveryWindowInDays: 0,
+ * });
+ *
+ * exports.secretArn = key.secretArn;
+ * exports.redactedKey = key.redactedKey;
+ */
+export class ApiKey extends pulumi.dynamic.Resource {
+  /** The LlamaCloud key id of the AWSCURRENT key (changes when the rotator rotates). */
+  declare readonly keyId: pulumi.Output<string>;
+  /** The key's LlamaCloud name, `<name>/<projectId>/<environment>/<token>`. */
+  declare readonly keyName: pulumi.Output<string>;
+  /** `llx-…` and the key's last 4 characters: enough to recognise it, never enough to use it. */
+  declare readonly redactedKey: pulumi.Output<string>;
+  /** The project's id (resolved from `projectName` when that was given). */
+  declare readonly projectId: pulumi.Output<string>;
+  /** The project's organization id. */
+  declare readonly organizationId: pulumi.Output<string | null>;
+  /** ARN of the secret holding the key: give it to readers (IAM) and apps (`LLAMACLOUD_SECRET_ID`). */
+  declare readonly secretArn: pulumi.Output<string>;
+  /** Name of the secret holding the key. */
+  declare readonly secretName: pulumi.Output<string>;
+  /** The secret version labelled AWSCURRENT, which holds the key. */
+  declare readonly versionId: pulumi.Output<string>;
+  /** When the current key was created (ISO-8601). */
+  declare readonly createdAt: pulumi.Output<string>;
+
+  constructor(name: string, args: ApiKeyArgs, opts?: pulumi.CustomResourceOptions) {
+    super(
+      apiKeyProvider,
+      name,
+      {
+        ...args,
+        // Outputs that are not inputs are seeded undefined so the SDK knows to resolve them.
+        keyId: undefined,
+        keyName: undefined,
+        redactedKey: undefined,
+        projectId: args.projectId,
+        organizationId: args.organizationId,
+        secretArn: undefined,
+        secretName: args.secretName,
+        versionId: undefined,
+        createdAt: undefined,
+      },
+      opts,
+      "llamacloud",
+      "ApiKey",
+    );
+  }
+}

@@ -1,0 +1,396 @@
+import { randomUUID } from "node:crypto";
+import { z } from "zod";
+import { formatDuration, parseDuration } from "../secrets/tags";
+import { ProviderError } from "./errors";
+
+/**
+ * The `ApiKey` resource's inputs as the provider sees them (plain values, after the engine resolved
+ * every `Input<>`): their schema, the check/diff rules, and the naming conventions. The schema is the
+ * single source of truth; `ApiKeyArgs` in `api-key.ts` documents the same fields for users.
+ */
+
+/** What the engine sends for an input that is not known yet (preview). */
+export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+/** Display prefix of key names when `name` is not given. */
+export const DEFAULT_KEY_PREFIX = "llamacloud-keys";
+
+/** First segment of provider-created secret names when `secretName` is not given. */
+export const DEFAULT_SECRET_PREFIX = "llamacloud";
+
+/** LlamaCloud may keep accepting a revoked key for up to a minute (DESIGN.md invariant 3). */
+export const MIN_GRACE_MS = 60_000;
+
+/** Public LlamaCloud hosts, for the `region` shorthand. */
+export const LLAMACLOUD_REGION_URLS = {
+  us: "https://api.cloud.llamaindex.ai",
+  eu: "https://api.cloud.eu.llamaindex.ai",
+} as const;
+
+const environmentPattern = /^[a-z][a-z0-9-]{0,31}$/;
+const keyPrefixPattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+// Secrets Manager: 1–512 of ASCII letters, digits and /_+=.@-
+const secretNamePattern = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
+const tagKeyPattern = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$/u;
+const tagValuePattern = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{0,256}$/u;
+
+const must = (field: string, what: string) => ({ error: `"${field}" must be ${what}` });
+const uuid = (field: string, what: string) => z.guid(must(field, `${what} (a UUID)`));
+const duration = (field: string) =>
+  z.string(must(field, "a duration string, e.g. 30d, 12h, 90m or 45s")).transform((text, ctx) => {
+    try {
+      return parseDuration(text, field);
+    } catch {
+      ctx.addIssue({
+        code: "custom",
+        message: `"${field}" must be a whole number and one unit (d, h, m, s), e.g. 30d, 12h, 90m or 45s`,
+      });
+      return z.NEVER;
+    }
+  });
+
+/** The schema of the resource's own inputs (`__provider` and output seeds removed first). */
+export const apiKeyInputsSchema = z
+  .object({
+    projectId: uuid("projectId", "the LlamaCloud project id").optional(),
+    projectName: z
+      .string(must("projectName", "the LlamaCloud project's name"))
+      .min(1, must("projectName", "a non-empty project name"))
+      .max(3000, must("projectName", "at most 3000 characters"))
+      .optional(),
+    organizationId: uuid("organizationId", "the LlamaCloud organization id").optional(),
+    environment: z
+      .string(must("environment", "a short lowercase label, e.g. prod"))
+      .regex(
+        environmentPattern,
+        must(
+          "environment",
+          "a short lowercase label: a letter, then up to 31 letters, digits or dashes, e.g. prod",
+        ),
+      ),
+    name: z
+      .string(must("name", "a display prefix for key names"))
+      .regex(
+        keyPrefixPattern,
+        must("name", "1-100 letters, digits, dots, underscores or dashes (no slashes), e.g. checkout-api"),
+      )
+      .optional(),
+    secretId: z
+      .string(must("secretId", "the ARN or name of an existing Secrets Manager secret"))
+      .min(1, must("secretId", "a non-empty secret ARN or name"))
+      .max(2048, must("secretId", "at most 2048 characters"))
+      .optional(),
+    secretName: z
+      .string(must("secretName", "a Secrets Manager secret name"))
+      .regex(
+        secretNamePattern,
+        must("secretName", "1-512 characters among letters, digits and /_+=.@-, e.g. llamacloud/search/prod"),
+      )
+      .optional(),
+    kmsKeyId: z
+      .string(must("kmsKeyId", "a KMS key id, alias or ARN"))
+      .min(1, must("kmsKeyId", "a non-empty KMS key id, alias or ARN"))
+      .max(2048, must("kmsKeyId", "at most 2048 characters"))
+      .optional(),
+    description: z
+      .string(must("description", "a string"))
+      .max(2048, must("description", "at most 2048 characters"))
+      .optional(),
+    tags: z
+      .record(
+        z.string(),
+        z
+          .string(must("tags", "a map of string values"))
+          .regex(tagValuePattern, must("tags", "values of at most 256 letters, digits, spaces or _.:/=+-@")),
+        must("tags", "a map of string tag values"),
+      )
+      .superRefine((tags, ctx) => {
+        for (const key of Object.keys(tags)) {
+          const message =
+            key.startsWith("llamacloud-keys:") || key.startsWith("aws:")
+              ? `"tags" must not use the reserved prefixes llamacloud-keys: (set "rotation" instead) or aws:`
+              : tagKeyPattern.test(key)
+                ? undefined
+                : `"tags" must be keyed by 1-128 letters, digits, spaces or _.:/=+-@`;
+          if (message !== undefined) ctx.addIssue({ code: "custom", path: [key], message });
+        }
+      })
+      .optional(),
+    recoveryWindowInDays: z
+      .number(must("recoveryWindowInDays", "a number of days"))
+      .int(must("recoveryWindowInDays", "a whole number of days"))
+      .refine((days) => days === 0 || (days >= 7 && days <= 30), {
+        error: `"recoveryWindowInDays" must be 0 (delete without recovery) or 7 to 30`,
+      })
+      .optional(),
+    rotation: z
+      .object(
+        { every: duration("rotation.every"), grace: duration("rotation.grace") },
+        must("rotation", 'an object { every, grace } of durations, e.g. { every: "30d", grace: "2h" }'),
+      )
+      .strict()
+      .optional(),
+    region: z
+      .enum(["us", "eu"], must("region", `"us" or "eu" (the public LlamaCloud deployments)`))
+      .optional(),
+    baseUrl: z
+      .url({
+        protocol: /^https?$/,
+        ...must("baseUrl", "an http(s) URL, e.g. https://api.cloud.llamaindex.ai"),
+      })
+      .optional(),
+    adopt: z.boolean(must("adopt", "true or false")).optional(),
+    __createToken: uuid("__createToken", "a create token (set by the provider; do not pass it)").optional(),
+  })
+  .strict()
+  .superRefine((inputs, ctx) => {
+    const issue = (path: string, message: string) => ctx.addIssue({ code: "custom", path: [path], message });
+    if ((inputs.projectId === undefined) === (inputs.projectName === undefined)) {
+      issue(
+        inputs.projectId === undefined ? "projectId" : "projectName",
+        `exactly one of "projectId" and "projectName" must be set`,
+      );
+    }
+    if (inputs.secretId !== undefined) {
+      for (const option of ["secretName", "kmsKeyId", "description", "recoveryWindowInDays"] as const) {
+        if (inputs[option] !== undefined) {
+          issue(
+            option,
+            `"${option}" configures a secret the provider creates; it cannot be combined with "secretId" (an existing secret)`,
+          );
+        }
+      }
+    }
+    if (inputs.region !== undefined && inputs.baseUrl !== undefined) {
+      issue("baseUrl", `set "region" or "baseUrl", not both`);
+    }
+    const rotation = inputs.rotation;
+    if (rotation !== undefined) {
+      if (rotation.grace < MIN_GRACE_MS) {
+        issue(
+          "rotation.grace",
+          `"grace" must be at least 60s: LlamaCloud revocation can take up to a minute`,
+        );
+      } else if (rotation.every <= rotation.grace) {
+        issue(
+          "rotation.every",
+          `"every" must be longer than "grace" (${formatDuration(rotation.grace)}): the previous key must be revoked before the next rotation`,
+        );
+      }
+    }
+  });
+
+/** Validated inputs; rotation durations in milliseconds. */
+export type ApiKeyInputs = z.output<typeof apiKeyInputsSchema>;
+
+/**
+ * Outputs that are not also inputs; the `ApiKey` class seeds them as `undefined`, so they may arrive
+ * with the inputs. (`projectId`, `organizationId` and `secretName` are both.)
+ */
+export const OUTPUT_ONLY_NAMES = [
+  "keyId",
+  "keyName",
+  "redactedKey",
+  "secretArn",
+  "versionId",
+  "createdAt",
+] as const;
+
+/** A failure as Pulumi's `CheckFailure` carries it. */
+export interface InputFailure {
+  property: string;
+  reason: string;
+}
+
+/** The raw inputs minus what the engine or the resource class adds. */
+function ownInputs(raw: Record<string, unknown>): Record<string, unknown> {
+  const own: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(raw)) {
+    if (key === "__provider" || value === undefined || value === null) continue;
+    // Output seeds (`keyId: undefined`) are dropped by the engine; tolerate them if they come through.
+    if ((OUTPUT_ONLY_NAMES as readonly string[]).includes(key)) continue;
+    own[key] = value;
+  }
+  return own;
+}
+
+/** Paths (dotted) of inputs that are unknown during preview. */
+function unknownPaths(value: unknown, prefix = ""): string[] {
+  if (value === UNKNOWN) return [prefix];
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return [];
+  return Object.entries(value).flatMap(([key, child]) =>
+    unknownPaths(child, prefix === "" ? key : `${prefix}.${key}`),
+  );
+}
+
+function issuePath(issue: z.core.$ZodIssue): string {
+  const keys = issue.code === "unrecognized_keys" ? issue.keys : [];
+  const base = issue.path.map(String).join(".");
+  if (keys.length > 0) return base === "" ? keys.join(",") : `${base}.${keys.join(",")}`;
+  return base;
+}
+
+function issueReason(issue: z.core.$ZodIssue, path: string): string {
+  if (issue.code === "unrecognized_keys") {
+    return `unknown ${issue.keys.length === 1 ? "property" : "properties"} ${issue.keys.map((k) => `"${k}"`).join(", ")}: check the spelling against ApiKeyArgs`;
+  }
+  // Our own messages start with the quoted field; zod's fallbacks get it prefixed.
+  if (
+    issue.message.startsWith('"') ||
+    issue.message.startsWith("exactly") ||
+    issue.message.startsWith("set ")
+  )
+    return issue.message;
+  return `"${path}": ${issue.message}`;
+}
+
+/**
+ * Validates raw inputs. Inputs still unknown (preview) are not judged: a rule that involves one is
+ * skipped, so a preview never fails on a value the engine has not computed yet.
+ */
+export function validateInputs(
+  raw: Record<string, unknown>,
+): { ok: true; inputs: ApiKeyInputs } | { ok: false; failures: InputFailure[]; unknown: boolean } {
+  const own = ownInputs(raw);
+  const unknown = unknownPaths(own);
+  const known = unknown.length === 0 ? own : withoutPaths(own, unknown);
+  const result = apiKeyInputsSchema.safeParse(known);
+  if (result.success && unknown.length === 0) return { ok: true, inputs: result.data };
+  const failures = (result.success ? [] : result.error.issues)
+    .map((issue) => ({ property: issuePath(issue), reason: issueReason(issue, issuePath(issue)) }))
+    .filter((failure) => !involvesUnknown(failure, unknown));
+  if (result.success || failures.length === 0) return { ok: false, failures: [], unknown: true };
+  return { ok: false, failures, unknown: unknown.length > 0 };
+}
+
+function withoutPaths(value: Record<string, unknown>, paths: string[]): Record<string, unknown> {
+  const copy: Record<string, unknown> = structuredClone(value);
+  for (const path of paths) {
+    const parts = path.split(".");
+    let node: Record<string, unknown> | undefined = copy;
+    for (const part of parts.slice(0, -1)) node = node?.[part] as Record<string, unknown> | undefined;
+    if (node !== undefined) delete node[parts[parts.length - 1]!];
+  }
+  return copy;
+}
+
+// Cross-field rules name one field but depend on its partner: skip them when the partner is unknown.
+const partners: Record<string, string[]> = {
+  projectId: ["projectName"],
+  projectName: ["projectId"],
+  secretName: ["secretId"],
+  kmsKeyId: ["secretId"],
+  description: ["secretId"],
+  recoveryWindowInDays: ["secretId"],
+  baseUrl: ["region"],
+  "rotation.every": ["rotation.grace", "rotation"],
+  "rotation.grace": ["rotation.every", "rotation"],
+};
+
+function involvesUnknown(failure: InputFailure, unknown: string[]): boolean {
+  const related = [failure.property, ...(partners[failure.property] ?? [])];
+  return related.some((path) =>
+    unknown.some((u) => u === path || u.startsWith(`${path}.`) || path.startsWith(`${u}.`)),
+  );
+}
+
+/** Validates or throws `PROVIDER_INVALID_ARGS` listing every failure (for create/update). */
+export function parseInputs(raw: Record<string, unknown>, resource = "ApiKey"): ApiKeyInputs {
+  const result = validateInputs(raw);
+  if (result.ok) return result.inputs;
+  const issues = result.unknown && result.failures.length === 0 ? ["some inputs are still unknown"] : [];
+  const lines = [...result.failures.map((f) => f.reason), ...issues];
+  throw new ProviderError("PROVIDER_INVALID_ARGS", `Invalid ${resource} inputs:\n  ${lines.join("\n  ")}`, {
+    issues: lines,
+  });
+}
+
+/** Inputs whose change means another key (or another secret): the resource is replaced. */
+export const REPLACE_KEYS = [
+  "projectId",
+  "projectName",
+  "organizationId",
+  "environment",
+  "secretId",
+  "secretName",
+  "kmsKeyId",
+  "description",
+  "region",
+  "baseUrl",
+] as const;
+
+/** Inputs applied in place: the key is renamed, the secret retagged, the recovery window recorded. */
+export const UPDATE_KEYS = ["name", "rotation", "tags", "recoveryWindowInDays"] as const;
+
+/**
+ * Where the key goes: the `secretId`, or the name of the secret the provider creates (default
+ * `llamacloud/<project>/<environment>`, `<project>` being the project name when given, else its id).
+ */
+export function secretTarget(inputs: Record<string, unknown>): string {
+  if (typeof inputs["secretId"] === "string") return `id:${inputs["secretId"]}`;
+  if (typeof inputs["secretName"] === "string") return `name:${inputs["secretName"]}`;
+  return `name:${defaultSecretName(inputs)}`;
+}
+
+export function defaultSecretName(inputs: Record<string, unknown>): string {
+  const project = inputs["projectName"] ?? inputs["projectId"];
+  return `${DEFAULT_SECRET_PREFIX}/${String(project)}/${String(inputs["environment"])}`;
+}
+
+/** The key's real LlamaCloud name: findable by its token after a crash (DESIGN.md rotation step 1). */
+export function keyName(prefix: string | undefined, projectId: string, environment: string, token: string) {
+  return `${prefix ?? DEFAULT_KEY_PREFIX}/${projectId}/${environment}/${token}`;
+}
+
+function same(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+}
+
+/**
+ * The create token, kept in the hidden input `__createToken`. It is generated here, in `check`, so
+ * the engine records it with the inputs before `create` runs: a create retried with the same inputs
+ * (the engine re-running a pending create, or a test) reuses it and finds the key it may already have
+ * minted by name. It is carried over from the old inputs while the resource's identity (the
+ * {@link REPLACE_KEYS}) is unchanged, and renewed when a replacement is coming, because the
+ * replacement's first secret version must not reuse the old version's ClientRequestToken.
+ */
+export function createToken(olds: Record<string, unknown>, news: Record<string, unknown>): string {
+  const given = news["__createToken"];
+  if (typeof given === "string" && given !== UNKNOWN) return given;
+  const old = olds["__createToken"];
+  if (typeof old === "string" && REPLACE_KEYS.every((key) => same(olds[key], news[key]))) return old;
+  return randomUUID();
+}
+
+/** What changed between the recorded inputs and the new ones, and what that means. */
+export function diffInputs(
+  olds: Record<string, unknown>,
+  news: Record<string, unknown>,
+): { changes: boolean; replaces: string[]; deleteBeforeReplace: boolean } {
+  const changed = [...REPLACE_KEYS, ...UPDATE_KEYS].filter(
+    (key) =>
+      news[key] === UNKNOWN || !same(normalizeForDiff(key, olds[key]), normalizeForDiff(key, news[key])),
+  );
+  const replaces = changed.filter((key) => (REPLACE_KEYS as readonly string[]).includes(key));
+  // Create-before-delete needs two secrets; when the secret stays the same, the old key must go
+  // first (and a secret we created is restored from pending deletion by the replacement's create).
+  const sameSecret =
+    news["secretId"] !== UNKNOWN &&
+    news["secretName"] !== UNKNOWN &&
+    secretTarget(olds) === secretTarget(news);
+  return { changes: changed.length > 0, replaces, deleteBeforeReplace: replaces.length > 0 && sameSecret };
+}
+
+// No tags and an empty tag map mean the same thing to Secrets Manager.
+function normalizeForDiff(key: string, value: unknown): unknown {
+  if (key === "tags" && value !== null && typeof value === "object" && Object.keys(value).length === 0)
+    return undefined;
+  return value;
+}
+
+/** The inputs as recorded in outputs (`__inputs`), so `diff` (which gets outputs) can compare. */
+export function recordInputs(raw: Record<string, unknown>): Record<string, unknown> {
+  const own = ownInputs(raw);
+  delete own["__createToken"];
+  return own;
+}

@@ -1,0 +1,30 @@
+/**
+ * `llamacloud-keys/provider`: the Pulumi side. `ApiKey` (a dynamic resource: one LlamaCloud key in
+ * one Secrets Manager secret) and `ProjectKeys` (a project × environment matrix with `@pulumi/aws`
+ * secrets and IAM policy documents).
+ */
+export { ApiKey, type ApiKeyArgs } from "./api-key";
+export { apiKeyProvider } from "./api-key-provider";
+export {
+  type ApiKeyInputs,
+  apiKeyInputsSchema,
+  DEFAULT_KEY_PREFIX,
+  DEFAULT_SECRET_PREFIX,
+  MIN_GRACE_MS,
+} from "./args";
+export { CONFIG_API_KEY, CONFIG_BASE_URL, ENV_API_KEY, ENV_BASE_URL } from "./config";
+export {
+  isProviderError,
+  PROVIDER_ERROR_CODES,
+  ProviderError,
+  type ProviderErrorCode,
+} from "./errors";
+export type { ApiKeyOutputs } from "./operations";
+export {
+  ProjectKeys,
+  type ProjectKeysArgs,
+  type ProjectKeysProject,
+  readerPolicy,
+  rotatorPolicy,
+} from "./project-keys";
+export { parseStackConfig, type StackConfig } from "./stack-config";

@@ -1,0 +1,591 @@
+import {
+  type ApiKeyInfo,
+  createLlamaCloudClient,
+  isLlamaCloudError,
+  type LlamaCloudClient,
+  type Project,
+} from "../llamacloud";
+import {
+  AWSCURRENT,
+  createSecretStore,
+  isSecretsError,
+  managementTags,
+  type PayloadReading,
+  redactKey,
+  type SecretDescription,
+  type SecretPayloadInput,
+  type SecretStore,
+  TAG_ENVIRONMENT,
+  TAG_GRACE,
+  TAG_MANAGED,
+  TAG_PROJECT_ID,
+  TAG_ROTATE_EVERY,
+} from "../secrets";
+import {
+  type ApiKeyInputs,
+  createToken,
+  DEFAULT_KEY_PREFIX,
+  defaultSecretName,
+  diffInputs,
+  keyName,
+  LLAMACLOUD_REGION_URLS,
+  parseInputs,
+  recordInputs,
+  validateInputs,
+} from "./args";
+import { type ConfigSource, type ProviderSettings, readProviderSettings, requireApiKey } from "./config";
+import { messageOf, ProviderError } from "./errors";
+
+/**
+ * What the `ApiKey` provider does, method by method. The serialized provider object
+ * (`api-key-provider.ts`) requires this module inside each method and calls it, so the code that
+ * runs is always the installed one, and nothing here is ever serialized: the SDK clients, zod
+ * schemas and the configured credentials live in this module's scope, in the provider process.
+ *
+ * Every method builds its LlamaCloud client and Secrets Manager store, and closes them before
+ * returning: provider processes are short-lived and per-operation clients keep methods independent.
+ */
+
+/** The resource's outputs, as stored in state. No field ever holds the plaintext key. */
+export interface ApiKeyOutputs {
+  keyId: string;
+  keyName: string;
+  redactedKey: string;
+  projectId: string;
+  organizationId: string | null;
+  secretArn: string;
+  secretName: string;
+  /** The secret version (= ClientRequestToken) holding the key as AWSCURRENT. */
+  versionId: string;
+  createdAt: string;
+  /** The inputs this state was made from: `diff` receives outputs, not inputs. */
+  __inputs: Record<string, unknown>;
+  /** True when this resource created (or restored) the secret, so `delete` deletes it. */
+  __ownsSecret: boolean;
+  /** The LlamaCloud host the key lives on. */
+  __baseUrl: string;
+}
+
+type Props = Record<string, unknown>;
+
+let configured: ProviderSettings | undefined;
+
+/** `configure(req)`: records credentials from stack config, falling back to the environment. */
+export function configure(
+  config: ConfigSource | undefined,
+  env: Record<string, string | undefined> = process.env,
+) {
+  configured = readProviderSettings(config, env);
+}
+
+function settings(): ProviderSettings {
+  // An engine older than configure support (or a direct caller) gets the environment.
+  return configured ?? readProviderSettings(undefined);
+}
+
+function clientFor(baseUrl: string | undefined): LlamaCloudClient {
+  const current = settings();
+  const apiKey = requireApiKey(current);
+  return createLlamaCloudClient({ apiKey, ...(baseUrl === undefined ? {} : { baseUrl }), env: {} });
+}
+
+function hostFor(inputs: ApiKeyInputs): string | undefined {
+  if (inputs.baseUrl !== undefined) return inputs.baseUrl;
+  if (inputs.region !== undefined) return LLAMACLOUD_REGION_URLS[inputs.region];
+  return settings().baseUrl;
+}
+
+/** A secret ARN names its region; use it, so state outlives a change of AWS_REGION. */
+function storeFor(secretId: string | undefined): SecretStore {
+  const region =
+    secretId === undefined ? undefined : /^arn:[^:]+:secretsmanager:([^:]+):/.exec(secretId)?.[1];
+  return createSecretStore(region === undefined ? {} : { region });
+}
+
+async function using<T>(client: LlamaCloudClient | undefined, store: SecretStore, run: () => Promise<T>) {
+  try {
+    return await run();
+  } finally {
+    store.close();
+    await client?.close();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// check / diff
+
+/** `check`: validation failures name each field; the create token is added as a hidden input. */
+export function check(
+  olds: Props | undefined,
+  news: Props,
+): { inputs: Props; failures?: { property: string; reason: string }[] } {
+  const inputs: Props = { ...news, __createToken: createToken(olds ?? {}, news) };
+  const result = validateInputs(inputs);
+  if (result.ok || result.failures.length === 0) return { inputs };
+  return { inputs, failures: result.failures };
+}
+
+/**
+ * `diff`: project, environment or secret target → replace (delete first when the secret stays the
+ * same); name, rotation, tags, recovery window → update in place. The provider's own code and the
+ * hidden inputs are not compared, so a new version of this package alone changes nothing.
+ */
+export function diff(_id: string, olds: Props, news: Props) {
+  const recorded = (olds["__inputs"] as Props | undefined) ?? olds;
+  return diffInputs(recorded, recordInputs(news));
+}
+
+// ---------------------------------------------------------------------------------------------
+// create
+
+interface Target {
+  arn: string;
+  name: string;
+  owned: boolean;
+  createdNow: boolean;
+  restoredNow: boolean;
+  /** The AWSCURRENT payload, when the secret has one. */
+  current?: PayloadReading;
+}
+
+async function resolveProject(client: LlamaCloudClient, inputs: ApiKeyInputs): Promise<Project> {
+  if (inputs.projectId !== undefined) {
+    const project = await client.getProject(inputs.projectId);
+    if (inputs.organizationId !== undefined && project.organizationId !== inputs.organizationId) {
+      throw new ProviderError(
+        "PROVIDER_INVALID_ARGS",
+        `"organizationId" is ${inputs.organizationId} but project ${project.id} belongs to organization ` +
+          `${project.organizationId}: fix or drop "organizationId"`,
+      );
+    }
+    return project;
+  }
+  return client.resolveProject({
+    name: inputs.projectName!,
+    ...(inputs.organizationId === undefined ? {} : { organizationId: inputs.organizationId }),
+  });
+}
+
+function tagsFor(inputs: ApiKeyInputs, projectId: string): Record<string, string> {
+  return {
+    ...inputs.tags,
+    ...managementTags({
+      projectId,
+      environment: inputs.environment,
+      ...(inputs.rotation === undefined
+        ? {}
+        : { rotateEvery: inputs.rotation.every, grace: inputs.rotation.grace }),
+    }),
+  };
+}
+
+async function readCurrent(
+  store: SecretStore,
+  description: SecretDescription,
+): Promise<PayloadReading | undefined> {
+  if (description.currentVersionId === undefined) return undefined;
+  return store.readPayload(description.arn, { stage: AWSCURRENT });
+}
+
+async function describeOrUndefined(store: SecretStore, id: string): Promise<SecretDescription | undefined> {
+  try {
+    return await store.describe(id);
+  } catch (error) {
+    if (isSecretsError(error, "SECRET_NOT_FOUND")) return undefined;
+    throw error;
+  }
+}
+
+/** Finds, creates or restores the secret the key goes into. Nothing is minted yet. */
+async function prepareSecret(store: SecretStore, inputs: ApiKeyInputs, project: Project): Promise<Target> {
+  const ours = (tags: Record<string, string>) =>
+    tags[TAG_PROJECT_ID] === project.id && tags[TAG_ENVIRONMENT] === inputs.environment;
+
+  if (inputs.secretId !== undefined) {
+    const description = await describeOrUndefined(store, inputs.secretId);
+    if (description === undefined) {
+      throw new ProviderError(
+        "PROVIDER_SECRET_CONFLICT",
+        `"secretId" ${inputs.secretId} does not name an existing secret: create it first, or drop "secretId" ` +
+          `and let the provider create one (see "secretName")`,
+        { secretId: inputs.secretId },
+      );
+    }
+    if (description.deletedDate !== undefined) {
+      throw new ProviderError(
+        "PROVIDER_SECRET_CONFLICT",
+        `Secret ${description.arn} ("secretId") is scheduled for deletion on ${description.deletedDate.toISOString()}: ` +
+          `restore it (aws secretsmanager restore-secret --secret-id ${description.arn}) or point "secretId" elsewhere`,
+        { secretId: description.arn },
+      );
+    }
+    const current = await readCurrent(store, description);
+    return {
+      arn: description.arn,
+      name: description.name,
+      owned: false,
+      createdNow: false,
+      restoredNow: false,
+      ...(current === undefined ? {} : { current }),
+    };
+  }
+
+  const name = inputs.secretName ?? defaultSecretName(inputs);
+  let description = await describeOrUndefined(store, name);
+  let restoredNow = false;
+  if (description !== undefined && description.deletedDate !== undefined) {
+    if (description.tags[TAG_MANAGED] !== "true") {
+      throw new ProviderError(
+        "PROVIDER_SECRET_CONFLICT",
+        `Secret ${description.arn} ("secretName" ${name}) is scheduled for deletion and was not deleted by ` +
+          "llamacloud-keys (no llamacloud-keys:managed tag): restore it yourself if it is yours, or choose another " +
+          `"secretName"`,
+        { secretId: description.arn },
+      );
+    }
+    if (
+      (inputs.kmsKeyId !== undefined && description.kmsKeyId !== inputs.kmsKeyId) ||
+      (inputs.description !== undefined && description.description !== inputs.description)
+    ) {
+      // Restoring would bring back the old KMS key or description; the secret was ours and its keys
+      // were revoked when it was deleted, so purging it loses nothing.
+      await store.deleteSecret(description.arn, { force: true });
+      description = undefined;
+    } else {
+      // Our own destroy left it pending deletion (its keys revoked): restore and reuse it.
+      await store.restoreSecret(description.arn);
+      restoredNow = true;
+    }
+  }
+  if (description === undefined) {
+    // Project and environment tags go on at creation, so a create that dies before its first write
+    // leaves a secret the retry recognizes; `managed` comes last, once the secret holds a live key.
+    const created = await store.createSecret({
+      name,
+      ...(inputs.kmsKeyId === undefined ? {} : { kmsKeyId: inputs.kmsKeyId }),
+      ...(inputs.description === undefined ? {} : { description: inputs.description }),
+      tags: { ...inputs.tags, [TAG_PROJECT_ID]: project.id, [TAG_ENVIRONMENT]: inputs.environment },
+    });
+    return { arn: created.arn, name: created.name, owned: true, createdNow: true, restoredNow: false };
+  }
+  if (!restoredNow && !inputs.adopt && !ours(description.tags)) {
+    throw new ProviderError(
+      "PROVIDER_SECRET_CONFLICT",
+      `Secret ${description.arn} ("secretName" ${name}) already exists and is not tagged for project ${project.id} ` +
+        `and environment ${inputs.environment}: set "adopt: true" to take it over, pass it as "secretId", or choose ` +
+        `another "secretName"`,
+      { secretId: description.arn },
+    );
+  }
+  const current = await readCurrent(store, description);
+  return {
+    arn: description.arn,
+    name: description.name,
+    owned: true,
+    createdNow: false,
+    restoredNow,
+    ...(current === undefined ? {} : { current }),
+  };
+}
+
+function outputsOf(
+  reading: { payload: PayloadReading["payload"] | SecretPayloadInput; versionId: string },
+  target: { arn: string; name: string; owned: boolean },
+  raw: Props,
+  baseUrl: string,
+  liveName?: string | null,
+): ApiKeyOutputs {
+  const { payload } = reading;
+  return {
+    keyId: payload.keyId,
+    keyName: liveName ?? payload.keyName,
+    redactedKey: redactKey(payload.apiKey),
+    projectId: payload.projectId,
+    organizationId: payload.organizationId ?? null,
+    secretArn: target.arn,
+    secretName: target.name,
+    versionId: reading.versionId,
+    createdAt: payload.createdAt,
+    __inputs: recordInputs(raw),
+    __ownsSecret: target.owned,
+    __baseUrl: baseUrl,
+  };
+}
+
+function isoOrNow(value: string | null): string {
+  const date =
+    value === null
+      ? new Date()
+      : new Date(value.endsWith("Z") || /[+-]\d\d:\d\d$/.test(value) ? value : `${value}Z`);
+  return Number.isNaN(date.getTime()) ? new Date().toISOString() : date.toISOString();
+}
+
+/**
+ * `create`: resolve the project, prepare the secret, mint the key named after the create token,
+ * write it as AWSCURRENT under that token, tag the secret. Transactional: if anything fails after
+ * minting, the key is revoked (and a secret created here is removed) before the error is thrown.
+ */
+export async function create(raw: Props): Promise<{ id: string; outs: ApiKeyOutputs }> {
+  const inputs = parseInputs(raw);
+  // `check` always sets the token; a caller that skipped it gets a fresh one (and no crash recovery).
+  const token = inputs.__createToken ?? createToken({}, {});
+  const client = clientFor(hostFor(inputs));
+  const store = storeFor(inputs.secretId);
+  return using(client, store, async () => {
+    const project = await resolveProject(client, inputs);
+    const name = keyName(inputs.name ?? DEFAULT_KEY_PREFIX, project.id, inputs.environment, token);
+    const target = await prepareSecret(store, inputs, project);
+    const tags = tagsFor(inputs, project.id);
+    const live = await client.listApiKeys({ projectId: project.id });
+    const liveIds = new Set(live.map((key) => key.id));
+
+    const current = target.current;
+    if (current !== undefined && liveIds.has(current.payload.keyId)) {
+      // The secret already holds a working key: our own from an earlier run of this create (same
+      // token), or a key the user asked us to adopt.
+      const rerun = current.versionId === token && current.payload.keyName === name;
+      if (!rerun) {
+        if (!inputs.adopt) {
+          throw new ProviderError(
+            "PROVIDER_SECRET_CONFLICT",
+            `Secret ${target.arn} already holds live key ${current.payload.keyId} (version ${current.versionId}): ` +
+              `set "adopt: true" to take it over without minting, or choose another secret`,
+            { secretId: target.arn, keyId: current.payload.keyId },
+          );
+        }
+        if (current.payload.projectId !== project.id || current.payload.environment !== inputs.environment) {
+          throw new ProviderError(
+            "PROVIDER_ADOPT_MISMATCH",
+            `Cannot adopt secret ${target.arn}: its key ${current.payload.keyId} is for project ` +
+              `${current.payload.projectId} / environment ${current.payload.environment}, not ${project.id} / ` +
+              `${inputs.environment}: fix "projectId"/"projectName" and "environment", or choose another secret`,
+            { secretId: target.arn, keyId: current.payload.keyId },
+          );
+        }
+      }
+      await store.tag(target.arn, tags);
+      const liveName = live.find((key) => key.id === current.payload.keyId)?.name;
+      return { id: target.arn, outs: outputsOf(current, target, raw, client.baseUrl, liveName) };
+    }
+
+    // A key named after this token that never reached the secret comes from an attempt that died
+    // between minting and writing: we hold no plaintext for it, so revoke it and mint again.
+    for (const orphan of live.filter((key) => key.name === name)) await client.deleteApiKey(orphan.id);
+
+    const minted = await mint(client, project.id, name);
+    try {
+      const payload: SecretPayloadInput = {
+        format: 1,
+        apiKey: minted.secret,
+        keyId: minted.key.id,
+        keyName: name,
+        projectId: project.id,
+        organizationId: project.organizationId ?? null,
+        environment: inputs.environment,
+        baseUrl: client.baseUrl,
+        createdAt: isoOrNow(minted.key.createdAt),
+      };
+      const written = await store.writeVersion(target.arn, { token, payload, stage: AWSCURRENT });
+      await store.tag(target.arn, tags);
+      const reading = { payload, versionId: written.versionId };
+      return { id: target.arn, outs: outputsOf(reading, target, raw, client.baseUrl, name) };
+    } catch (error) {
+      return rollback(client, store, minted.key, target, error);
+    }
+  });
+}
+
+async function mint(client: LlamaCloudClient, projectId: string, name: string) {
+  try {
+    return await client.createApiKey({ projectId, name });
+  } catch (error) {
+    if (!isLlamaCloudError(error) || !error.ambiguous) throw error;
+    // The create may have happened: find it by its unique name and revoke it, so a retry starts clean.
+    const found = await client.findApiKeysByName({ projectId, name }).catch(() => undefined);
+    if (found === undefined) {
+      throw new ProviderError(
+        "PROVIDER_KEY_LEAKED",
+        `${error.message} Looking for the key named ${name} failed too: revoke it in LlamaCloud if it exists.`,
+        { cause: error },
+      );
+    }
+    for (const key of found) await client.deleteApiKey(key.id);
+    throw error;
+  }
+}
+
+async function rollback(
+  client: LlamaCloudClient,
+  store: SecretStore,
+  key: ApiKeyInfo,
+  target: Target,
+  cause: unknown,
+): Promise<never> {
+  const undo: string[] = [];
+  try {
+    await client.deleteApiKey(key.id);
+    undo.push(`the key ${key.id} minted for it was revoked`);
+  } catch (revokeError) {
+    throw new ProviderError(
+      "PROVIDER_KEY_LEAKED",
+      `Writing key ${key.id} (${key.name}) to secret ${target.arn} failed: ${messageOf(cause)}\n` +
+        `Revoking that key failed too (${messageOf(revokeError)}): revoke key ${key.id} in LlamaCloud ` +
+        "(DELETE /api/v1/api-keys/" +
+        `${key.id}) before retrying.`,
+      { secretId: target.arn, keyId: key.id, cause },
+    );
+  }
+  try {
+    if (target.createdNow) {
+      await store.deleteSecret(target.arn, { force: true });
+      undo.push(`the secret ${target.name} created for it was deleted`);
+    } else if (target.restoredNow) {
+      await store.deleteSecret(target.arn, {});
+      undo.push(`the secret ${target.name} restored for it is scheduled for deletion again`);
+    }
+  } catch (deleteError) {
+    undo.push(`removing the secret ${target.arn} failed (${messageOf(deleteError)}); it holds no live key`);
+  }
+  throw new ProviderError(
+    "PROVIDER_CREATE_ROLLED_BACK",
+    `Writing the new key to secret ${target.arn} failed, so ${undo.join(" and ")}: ${messageOf(cause)}`,
+    { secretId: target.arn, keyId: key.id, cause },
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// read / update / delete
+
+function recorded(props: Props): { inputs: Props; baseUrl: string | undefined; arn: string } {
+  return {
+    inputs: (props["__inputs"] as Props | undefined) ?? {},
+    baseUrl: (props["__baseUrl"] as string | undefined) ?? settings().baseUrl,
+    arn: (props["secretArn"] as string | undefined) ?? "",
+  };
+}
+
+/**
+ * `read` (refresh) follows the key that is AWSCURRENT in the secret: a rotation changes `keyId` and
+ * `versionId` in the outputs and nothing in the inputs, so it is not drift. A secret that is gone or
+ * pending deletion, or a current key that LlamaCloud no longer lists, reads as gone (empty id), and
+ * the next `up` creates the resource again.
+ */
+export async function read(id: string, props: Props): Promise<{ id: string; props?: Props }> {
+  const { baseUrl, arn } = recorded(props);
+  if (arn === "") return { id: "" };
+  const store = storeFor(arn);
+  const client = clientFor(baseUrl);
+  return using(client, store, async () => {
+    const description = await describeOrUndefined(store, arn);
+    if (description === undefined || description.deletedDate !== undefined) return { id: "" };
+    const current = await readCurrent(store, description);
+    if (current === undefined) return { id: "" };
+    const live = await client.listApiKeys({ projectId: current.payload.projectId });
+    const key = live.find((candidate) => candidate.id === current.payload.keyId);
+    if (key === undefined) return { id: "" };
+    const owned = props["__ownsSecret"] === true;
+    const outs = outputsOf(
+      current,
+      { arn: description.arn, name: description.name, owned },
+      {},
+      client.baseUrl,
+      key.name,
+    );
+    return { id, props: { ...props, ...outs, __inputs: recorded(props).inputs } };
+  });
+}
+
+/** `update`: renames the current key when `name` changed, and retags the secret. */
+export async function update(_id: string, olds: Props, news: Props): Promise<{ outs: ApiKeyOutputs }> {
+  const inputs = parseInputs(news);
+  const { inputs: oldInputs, baseUrl, arn } = recorded(olds);
+  const store = storeFor(arn);
+  const client = clientFor(baseUrl);
+  return using(client, store, async () => {
+    const description = await store.describe(arn);
+    const current = await readCurrent(store, description);
+    if (current === undefined) {
+      throw new ProviderError(
+        "PROVIDER_KEY_GONE",
+        `Secret ${arn} holds no key any more: run \`pulumi refresh\` so the next \`pulumi up\` creates one`,
+        { secretId: arn },
+      );
+    }
+    const projectId = current.payload.projectId;
+    let liveName: string | null | undefined;
+    if ((oldInputs["name"] ?? DEFAULT_KEY_PREFIX) !== (inputs.name ?? DEFAULT_KEY_PREFIX)) {
+      const newName = keyName(inputs.name, projectId, inputs.environment, current.versionId);
+      try {
+        liveName = (await client.renameApiKey(current.payload.keyId, newName)).name;
+      } catch (error) {
+        if (!isLlamaCloudError(error, "LLAMACLOUD_NOT_FOUND")) throw error;
+        throw new ProviderError(
+          "PROVIDER_KEY_GONE",
+          `Key ${current.payload.keyId} in secret ${arn} was revoked outside Pulumi: run \`pulumi refresh\` so ` +
+            "the next `pulumi up` creates a new one",
+          { secretId: arn, keyId: current.payload.keyId },
+        );
+      }
+    } else {
+      liveName = (await client.listApiKeys({ projectId })).find((k) => k.id === current.payload.keyId)?.name;
+    }
+    const desired = tagsFor(inputs, projectId);
+    const oldUserTags = Object.keys((oldInputs["tags"] as Record<string, string> | undefined) ?? {});
+    const stale = [...oldUserTags, TAG_ROTATE_EVERY, TAG_GRACE].filter(
+      (tag) => !(tag in desired) && tag in description.tags,
+    );
+    await store.untag(arn, stale);
+    await store.tag(arn, desired);
+    const owned = olds["__ownsSecret"] === true;
+    return {
+      outs: outputsOf(current, { arn, name: description.name, owned }, news, client.baseUrl, liveName),
+    };
+  });
+}
+
+/**
+ * `delete`: revokes the current key and every key still referenced by a labelled version
+ * (AWSPREVIOUS from a rotation in its grace period, AWSPENDING from an unfinished one), then deletes
+ * the secret if this resource created it, or strips the management tags from a secret it was given
+ * so the rotator stops rotating it. Keys and secrets already gone count as done.
+ */
+export async function destroy(_id: string, props: Props): Promise<void> {
+  const { inputs, baseUrl, arn } = recorded(props);
+  const store = storeFor(arn === "" ? undefined : arn);
+  const client = clientFor(baseUrl);
+  await using(client, store, async () => {
+    const keyIds = new Set<string>();
+    if (typeof props["keyId"] === "string") keyIds.add(props["keyId"]);
+    const description = arn === "" ? undefined : await describeOrUndefined(store, arn);
+    if (description !== undefined) {
+      for (const [versionId, stages] of Object.entries(description.versionIdsToStages)) {
+        if (stages.length === 0) continue;
+        try {
+          keyIds.add((await store.readPayload(arn, { versionId })).payload.keyId);
+        } catch (error) {
+          // A version someone else wrote holds no key of ours; a deleted secret holds none we can read.
+          if (
+            !isSecretsError(error, "SECRET_MALFORMED_PAYLOAD") &&
+            !isSecretsError(error, "SECRET_SCHEDULED_FOR_DELETION")
+          )
+            throw error;
+        }
+      }
+    }
+    for (const keyId of keyIds) await client.deleteApiKey(keyId);
+    if (description === undefined || description.deletedDate !== undefined) return;
+    if (props["__ownsSecret"] === true) {
+      const days = inputs["recoveryWindowInDays"];
+      try {
+        await store.deleteSecret(
+          arn,
+          days === 0 ? { force: true } : typeof days === "number" ? { recoveryWindowInDays: days } : {},
+        );
+      } catch (error) {
+        if (!isSecretsError(error, "SECRET_NOT_FOUND")) throw error;
+      }
+    } else {
+      await store.untag(arn, [TAG_MANAGED, TAG_ROTATE_EVERY, TAG_GRACE]);
+    }
+  });
+}

@@ -1,0 +1,283 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
+import {
+  formatDuration,
+  parseDuration,
+  TAG_ENVIRONMENT,
+  TAG_GRACE,
+  TAG_MANAGED,
+  TAG_PROJECT_ID,
+  TAG_ROTATE_EVERY,
+} from "../secrets/tags";
+import { ApiKey } from "./api-key";
+import { DEFAULT_SECRET_PREFIX } from "./args";
+import { ProviderError } from "./errors";
+
+/** One LlamaCloud project and the environments that get a key in it. */
+export interface ProjectKeysProject {
+  /** The project's id; or give `name`. Ids keep the secret's tags fully known at preview. */
+  id?: string;
+  /** The project's exact name; or give `id`. */
+  name?: string;
+  /** Needed when the name exists in several organizations. */
+  organizationId?: string;
+  /** Environment labels, e.g. `["staging", "prod"]`. */
+  environments: string[];
+}
+
+/** Inputs of {@link ProjectKeys}. The project × environment matrix is plain data: it shapes the resources. */
+export interface ProjectKeysArgs {
+  /**
+   * Projects and their environments.
+   * @example
+   * { projects: [{ name: "search", environments: ["staging", "prod"] }] }
+   */
+  projects: ProjectKeysProject[];
+  /**
+   * First segment of secret names: `<secretPrefix>/<project>/<environment>`. Default `llamacloud`.
+   * @example
+   * { secretPrefix: "apps/llamacloud" }
+   */
+  secretPrefix?: string;
+  /**
+   * ARN of the KMS key that encrypts every secret; reader and rotator policies then allow
+   * `kms:Decrypt` on it. Default: the account's `aws/secretsmanager` key (no KMS statement needed).
+   * @example
+   * { kmsKeyArn: key.arn }
+   */
+  kmsKeyArn?: pulumi.Input<string>;
+  /**
+   * Days a destroyed secret can be restored (7-30), or 0 to delete at once. Default 30 (AWS).
+   * @example
+   * { recoveryWindowInDays: 7 }
+   */
+  recoveryWindowInDays?: number;
+  /**
+   * Rotation policy for every key (see `ApiKeyArgs.rotation`).
+   * @example
+   * { rotation: { every: "30d", grace: "2h" } }
+   */
+  rotation?: { every: string; grace: string };
+  /**
+   * Extra tags for every secret.
+   * @example
+   * { tags: { team: "platform" } }
+   */
+  tags?: Record<string, string>;
+  /**
+   * Display prefix of key names (see `ApiKeyArgs.name`).
+   * @example
+   * { keyPrefix: "platform" }
+   */
+  keyPrefix?: string;
+}
+
+const environment = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]{0,31}$/, { error: "must be a short lowercase label, e.g. prod" });
+
+const argsSchema = z.object({
+  projects: z
+    .array(
+      z
+        .object({
+          id: z.guid({ error: "must be a LlamaCloud project id (a UUID)" }).optional(),
+          name: z.string().min(1, { error: "must be a non-empty project name" }).optional(),
+          organizationId: z.guid({ error: "must be an organization id (a UUID)" }).optional(),
+          environments: z.array(environment).min(1, { error: "must list at least one environment" }),
+        })
+        .refine((p) => (p.id === undefined) !== (p.name === undefined), {
+          error: "must have exactly one of id and name",
+        }),
+    )
+    .min(1, { error: "must list at least one project" }),
+  secretPrefix: z
+    .string()
+    .regex(/^[A-Za-z0-9/_+=.@-]{1,200}$/, { error: "must be letters, digits and /_+=.@- (e.g. llamacloud)" })
+    .optional(),
+  recoveryWindowInDays: z
+    .number()
+    .int()
+    .refine((d) => d === 0 || (d >= 7 && d <= 30), { error: "must be 0 or 7 to 30" })
+    .optional(),
+});
+
+/**
+ * One key per LlamaCloud project × environment, each in an `aws.secretsmanager.Secret` of its own
+ * (named `<secretPrefix>/<project>/<environment>`), with least-privilege IAM policy documents for
+ * the apps that read them and for the rotator.
+ *
+ * The secrets' tags are written at creation and then owned by the `ApiKey`s (which retag on
+ * update); the aws resources ignore later tag changes, so a `pulumi refresh` never makes the next
+ * `up` strip the management tags the rotator relies on.
+ *
+ * @example
+ * const keys = new ProjectKeys("llamacloud", {
+ *   projects: [{ name: "search", environments: ["staging", "prod"] }],
+ *   rotation: { every: "30d", grace: "2h" },
+ * });
+ * new aws.iam.Policy("search-prod-reader", { policy: keys.readerPolicies.apply((p) => p["prod"]!) });
+ */
+export class ProjectKeys extends pulumi.ComponentResource {
+  /** Secret ARN per pair, keyed `<project>/<environment>` (project name when given, else id). */
+  readonly secretArns: pulumi.Output<Record<string, string>>;
+  /** IAM policy document (JSON) per environment: read the keys of that environment. */
+  readonly readerPolicies: pulumi.Output<Record<string, string>>;
+  /** IAM policy document (JSON) for the rotator: rotate every secret of this component. */
+  readonly rotatorPolicy: pulumi.Output<string>;
+  /** The secrets, keyed like {@link secretArns}. */
+  readonly secrets: Record<string, aws.secretsmanager.Secret>;
+  /** The keys, keyed like {@link secretArns}. */
+  readonly keys: Record<string, ApiKey>;
+
+  constructor(name: string, args: ProjectKeysArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("llamacloud-keys:index:ProjectKeys", name, {}, opts);
+    const parsed = argsSchema.safeParse(args);
+    if (!parsed.success) {
+      const lines = parsed.error.issues.map((issue) => `"${issue.path.join(".")}" ${issue.message}`);
+      throw new ProviderError(
+        "PROVIDER_INVALID_ARGS",
+        `Invalid ProjectKeys "${name}" args:\n  ${lines.join("\n  ")}`,
+        {
+          issues: lines,
+        },
+      );
+    }
+    const prefix = args.secretPrefix ?? DEFAULT_SECRET_PREFIX;
+    this.secrets = {};
+    this.keys = {};
+    const byEnvironment = new Map<string, pulumi.Output<string>[]>();
+
+    for (const project of args.projects) {
+      const label = (project.name ?? project.id)!;
+      for (const env of project.environments) {
+        const pair = `${label}/${env}`;
+        if (this.secrets[pair] !== undefined) {
+          throw new ProviderError("PROVIDER_INVALID_ARGS", `ProjectKeys "${name}": ${pair} is listed twice`);
+        }
+        const tags: Record<string, string> = {
+          ...args.tags,
+          [TAG_MANAGED]: "true",
+          [TAG_ENVIRONMENT]: env,
+          ...(project.id === undefined ? {} : { [TAG_PROJECT_ID]: project.id }),
+          ...(args.rotation === undefined
+            ? {}
+            : {
+                // Written as the ApiKey will write them, so the first retag changes nothing.
+                [TAG_ROTATE_EVERY]: formatDuration(parseDuration(args.rotation.every, "rotation.every")),
+                [TAG_GRACE]: formatDuration(parseDuration(args.rotation.grace, "rotation.grace")),
+              }),
+        };
+        const resourceName = `${name}-${label}-${env}`;
+        const secret = new aws.secretsmanager.Secret(
+          resourceName,
+          {
+            name: `${prefix}/${label}/${env}`,
+            description: `LlamaCloud API key of project ${label}, environment ${env} (llamacloud-keys)`,
+            tags,
+            ...(args.kmsKeyArn === undefined ? {} : { kmsKeyId: args.kmsKeyArn }),
+            ...(args.recoveryWindowInDays === undefined
+              ? {}
+              : { recoveryWindowInDays: args.recoveryWindowInDays }),
+          },
+          { parent: this, ignoreChanges: ["tags", "tagsAll"] },
+        );
+        const key = new ApiKey(
+          resourceName,
+          {
+            ...(project.id === undefined ? { projectName: project.name! } : { projectId: project.id }),
+            ...(project.organizationId === undefined ? {} : { organizationId: project.organizationId }),
+            environment: env,
+            secretId: secret.arn,
+            ...(args.keyPrefix === undefined ? {} : { name: args.keyPrefix }),
+            ...(args.rotation === undefined ? {} : { rotation: args.rotation }),
+            ...(args.tags === undefined ? {} : { tags: args.tags }),
+          },
+          { parent: this },
+        );
+        this.secrets[pair] = secret;
+        this.keys[pair] = key;
+        byEnvironment.set(env, [...(byEnvironment.get(env) ?? []), secret.arn]);
+      }
+    }
+
+    const pairs = Object.keys(this.secrets);
+    this.secretArns = pulumi
+      .all(pairs.map((pair) => this.secrets[pair]!.arn))
+      .apply((arns) => Object.fromEntries(pairs.map((pair, i) => [pair, arns[i]!])));
+    const kmsKeyArn = args.kmsKeyArn === undefined ? pulumi.output(undefined) : pulumi.output(args.kmsKeyArn);
+    const environments = [...byEnvironment.keys()];
+    this.readerPolicies = pulumi
+      .all([kmsKeyArn, ...environments.map((env) => pulumi.all(byEnvironment.get(env)!))])
+      .apply(([kms, ...arnLists]) =>
+        Object.fromEntries(
+          environments.map((env, i) => [
+            env,
+            readerPolicy(arnLists[i] as string[], kms as string | undefined),
+          ]),
+        ),
+      );
+    this.rotatorPolicy = pulumi
+      .all([kmsKeyArn, pulumi.all(pairs.map((pair) => this.secrets[pair]!.arn))])
+      .apply(([kms, arns]) => rotatorPolicy(arns as string[], kms as string | undefined));
+
+    this.registerOutputs({
+      secretArns: this.secretArns,
+      readerPolicies: this.readerPolicies,
+      rotatorPolicy: this.rotatorPolicy,
+    });
+  }
+}
+
+// KMS use only through Secrets Manager: the grant cannot be used to decrypt anything else directly.
+function kmsStatement(sid: string, actions: string[], kmsKeyArn: string) {
+  return {
+    Sid: sid,
+    Effect: "Allow",
+    Action: actions,
+    Resource: kmsKeyArn,
+    Condition: { StringLike: { "kms:ViaService": "secretsmanager.*.amazonaws.com" } },
+  };
+}
+
+/** Read access to these secrets, and nothing else: what an app needs to fetch its key. */
+export function readerPolicy(secretArns: string[], kmsKeyArn?: string): string {
+  const statements: object[] = [
+    {
+      Sid: "ReadLlamaCloudKeys",
+      Effect: "Allow",
+      Action: ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+      Resource: [...secretArns].sort(),
+    },
+  ];
+  if (kmsKeyArn !== undefined)
+    statements.push(kmsStatement("DecryptLlamaCloudKeys", ["kms:Decrypt"], kmsKeyArn));
+  return JSON.stringify({ Version: "2012-10-17", Statement: statements });
+}
+
+/**
+ * What the rotator does to these secrets: read, write versions, move staging labels, list versions,
+ * and find managed secrets (ListSecrets supports no resource scoping, hence `*`).
+ */
+export function rotatorPolicy(secretArns: string[], kmsKeyArn?: string): string {
+  const statements: object[] = [
+    {
+      Sid: "RotateLlamaCloudKeys",
+      Effect: "Allow",
+      Action: [
+        "secretsmanager:DescribeSecret",
+        "secretsmanager:GetSecretValue",
+        "secretsmanager:ListSecretVersionIds",
+        "secretsmanager:PutSecretValue",
+        "secretsmanager:UpdateSecretVersionStage",
+      ],
+      Resource: [...secretArns].sort(),
+    },
+    { Sid: "FindManagedSecrets", Effect: "Allow", Action: ["secretsmanager:ListSecrets"], Resource: "*" },
+  ];
+  if (kmsKeyArn !== undefined) {
+    statements.push(kmsStatement("EncryptLlamaCloudKeys", ["kms:Decrypt", "kms:GenerateDataKey"], kmsKeyArn));
+  }
+  return JSON.stringify({ Version: "2012-10-17", Statement: statements });
+}

@@ -1,0 +1,144 @@
+import { z } from "zod";
+import { parseDuration } from "../secrets/tags";
+import { DEFAULT_SECRET_PREFIX, MIN_GRACE_MS } from "./args";
+import { ProviderError } from "./errors";
+
+/**
+ * The root program's stack config (`Pulumi.<stack>.yaml`, namespace `llamacloud-keys`), validated
+ * before any resource is declared: each error names the config key and what it expects.
+ */
+
+const NAMESPACE = "llamacloud-keys";
+
+const duration = z.string({ error: "must be a duration string, e.g. 30d or 2h" }).refine(
+  (text) => {
+    try {
+      parseDuration(text);
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { error: "must be a whole number and one unit (d, h, m, s), e.g. 30d, 12h, 90m or 45s" },
+);
+
+const projectSchema = z
+  .object({
+    name: z.string().min(1, { error: "must be a non-empty project name" }).optional(),
+    id: z.guid({ error: "must be a LlamaCloud project id (a UUID)" }).optional(),
+    organizationId: z.guid({ error: "must be a LlamaCloud organization id (a UUID)" }).optional(),
+    environments: z
+      .array(
+        z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, {
+          error:
+            "must be a short lowercase label (a letter, then up to 31 letters, digits or dashes), e.g. prod",
+        }),
+        { error: 'must be a list of environment labels, e.g. ["staging", "prod"]' },
+      )
+      .min(1, { error: "must list at least one environment" }),
+  })
+  .strict()
+  .refine((p) => (p.name === undefined) !== (p.id === undefined), {
+    error: "must have exactly one of name and id",
+  });
+
+const schemas = {
+  projects: z
+    .array(projectSchema, { error: "must be a list of { name | id, organizationId?, environments }" })
+    .min(1, { error: "must list at least one project" }),
+  rotation: z
+    .object(
+      { every: duration, grace: duration },
+      { error: 'must be { every, grace }, e.g. { every: "30d", grace: "2h" }' },
+    )
+    .strict()
+    .refine((r) => parseDuration(r.grace) >= MIN_GRACE_MS, {
+      error: "must be at least 60s: LlamaCloud revocation can take up to a minute",
+      path: ["grace"],
+    })
+    .refine((r) => parseDuration(r.every) > parseDuration(r.grace), {
+      error: "must be longer than grace: the previous key must be revoked before the next rotation",
+      path: ["every"],
+    })
+    .optional(),
+  secretPrefix: z
+    .string()
+    .regex(/^[A-Za-z0-9/_+=.@-]{1,200}$/, { error: "must be letters, digits and /_+=.@-, e.g. llamacloud" })
+    .optional(),
+  useProjectKeys: z.boolean({ error: "must be true or false" }).optional(),
+  recoveryWindowInDays: z
+    .number({ error: "must be a number of days" })
+    .int({ error: "must be a whole number of days" })
+    .refine((d) => d === 0 || (d >= 7 && d <= 30), { error: "must be 0 (no recovery) or 7 to 30" })
+    .optional(),
+  keyPrefix: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, {
+      error: "must be 1-100 letters, digits, dots, underscores or dashes",
+    })
+    .optional(),
+};
+
+export interface StackConfig {
+  projects: { name?: string; id?: string; organizationId?: string; environments: string[] }[];
+  rotation?: { every: string; grace: string };
+  secretPrefix: string;
+  useProjectKeys: boolean;
+  recoveryWindowInDays?: number;
+  keyPrefix?: string;
+}
+
+/**
+ * Reads and validates the stack config. `get` returns a key's raw value (`pulumi.Config#get`):
+ * structured values arrive as JSON text. Throws `PROVIDER_INVALID_CONFIG` listing every problem.
+ */
+export function parseStackConfig(get: (key: string) => string | undefined): StackConfig {
+  const problems: string[] = [];
+  const values: Record<string, unknown> = {};
+  for (const [key, schema] of Object.entries(schemas)) {
+    const raw = get(key);
+    let value: unknown = raw;
+    if (raw !== undefined && key !== "secretPrefix" && key !== "keyPrefix") {
+      // Structured and boolean/number values arrive as JSON text; anything else is judged as text.
+      try {
+        value = JSON.parse(raw);
+      } catch {
+        value = raw;
+      }
+    }
+    if (key === "projects" && raw === undefined) {
+      problems.push(
+        `${NAMESPACE}:projects is not set: list the projects and their environments, e.g. ` +
+          "`pulumi config set --path 'llamacloud-keys:projects[0].name' search` and " +
+          "`pulumi config set --path 'llamacloud-keys:projects[0].environments[0]' prod`",
+      );
+      continue;
+    }
+    const result = (schema as z.ZodType).safeParse(value);
+    if (result.success) values[key] = result.data;
+    else {
+      for (const issue of result.error.issues) {
+        const path = issue.path
+          .map((part) => (typeof part === "number" ? `[${part}]` : `.${String(part)}`))
+          .join("");
+        problems.push(`${NAMESPACE}:${key}${path} ${issue.message}`);
+      }
+    }
+  }
+  if (problems.length > 0) {
+    throw new ProviderError("PROVIDER_INVALID_CONFIG", `Invalid stack config:\n  ${problems.join("\n  ")}`, {
+      issues: problems,
+    });
+  }
+  const config: StackConfig = {
+    projects: values["projects"] as StackConfig["projects"],
+    secretPrefix: (values["secretPrefix"] as string | undefined) ?? DEFAULT_SECRET_PREFIX,
+    useProjectKeys: (values["useProjectKeys"] as boolean | undefined) ?? false,
+  };
+  if (values["rotation"] !== undefined)
+    config.rotation = values["rotation"] as { every: string; grace: string };
+  if (values["recoveryWindowInDays"] !== undefined)
+    config.recoveryWindowInDays = values["recoveryWindowInDays"] as number;
+  if (values["keyPrefix"] !== undefined) config.keyPrefix = values["keyPrefix"] as string;
+  return config;
+}

@@ -1,0 +1,547 @@
+import { randomUUID } from "node:crypto";
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
+import type { LlamaCloudClient } from "../../llamacloud";
+import { type EmulatorHandle, startEmulator } from "../../llamacloud/emulator";
+import { redacted } from "../../secrets/redacted";
+import type { SecretStore } from "../../secrets/store";
+import {
+  adminClient,
+  keyById,
+  leakedSecrets,
+  loadProvider,
+  type ProviderUnderTest,
+  projectIdOf,
+  stackConfig,
+  storeFor,
+  useMoto,
+} from "./fixtures";
+
+// The provider's methods called directly, as the engine would after `configure`, against the
+// LlamaCloud emulator and moto. Every test looks at both sides: what LlamaCloud holds (live and
+// revoked keys) and what Secrets Manager holds (payload, versions, tags).
+
+const region = "test-provider-methods";
+let emulator: EmulatorHandle;
+let provider: ProviderUnderTest;
+let store: SecretStore;
+let client: LlamaCloudClient;
+
+beforeAll(async () => {
+  useMoto(region);
+  emulator = await startEmulator();
+  provider = loadProvider();
+  store = storeFor(region);
+  client = adminClient(emulator);
+});
+
+beforeEach(async () => {
+  await provider.configure(
+    stackConfig({ "llamacloud:apiKey": emulator.adminKey, "llamacloud:baseUrl": emulator.url }),
+  );
+  emulator.faults.reset();
+});
+
+afterAll(async () => {
+  store?.close();
+  await client?.close();
+  await emulator?.close();
+});
+
+/** Inputs after `check`, as the engine passes them to `create`. */
+async function checked(news: Record<string, unknown>, olds: Record<string, unknown> = {}) {
+  const result = await provider.check(olds, news);
+  expect(result.failures).toBeUndefined();
+  return result.inputs;
+}
+
+function uniqueSecretName(): string {
+  return `test/provider/${randomUUID()}`;
+}
+
+async function codeOf(promise: Promise<unknown>): Promise<{ code: string; message: string }> {
+  try {
+    await promise;
+  } catch (error) {
+    return { code: (error as { code?: string }).code ?? "(none)", message: (error as Error).message };
+  }
+  throw new Error("expected a rejection");
+}
+
+describe("check", () => {
+  test("names each bad field and what it expects", async () => {
+    const result = await provider.check(
+      {},
+      {
+        projectId: "not-a-uuid",
+        projectName: "search",
+        environment: "Prod",
+        name: "has/slash",
+        secretId: "arn:aws:secretsmanager:us-east-1:1:secret:x",
+        secretName: "also-given",
+        recoveryWindowInDays: 3,
+        rotation: { every: "30 days", grace: "2h" },
+        tags: { "llamacloud-keys:managed": "false" },
+        region: "ap",
+        projectID: "typo",
+      },
+    );
+    expect(result.failures).toMatchInlineSnapshot(`
+      [
+        {
+          "property": "projectId",
+          "reason": ""projectId" must be the LlamaCloud project id (a UUID)",
+        },
+        {
+          "property": "environment",
+          "reason": ""environment" must be a short lowercase label: a letter, then up to 31 letters, digits or dashes, e.g. prod",
+        },
+        {
+          "property": "name",
+          "reason": ""name" must be 1-100 letters, digits, dots, underscores or dashes (no slashes), e.g. checkout-api",
+        },
+        {
+          "property": "tags.llamacloud-keys:managed",
+          "reason": ""tags" must not use the reserved prefixes llamacloud-keys: (set "rotation" instead) or aws:",
+        },
+        {
+          "property": "recoveryWindowInDays",
+          "reason": ""recoveryWindowInDays" must be 0 (delete without recovery) or 7 to 30",
+        },
+        {
+          "property": "rotation.every",
+          "reason": ""rotation.every" must be a whole number and one unit (d, h, m, s), e.g. 30d, 12h, 90m or 45s",
+        },
+        {
+          "property": "region",
+          "reason": ""region" must be "us" or "eu" (the public LlamaCloud deployments)",
+        },
+        {
+          "property": "projectID",
+          "reason": "unknown property "projectID": check the spelling against ApiKeyArgs",
+        },
+      ]
+    `);
+  });
+
+  test("cross-field rules: one project reference, secretId excludes creation options, grace ≥ 60s", async () => {
+    const reasons = async (news: Record<string, unknown>) =>
+      ((await provider.check({}, news)).failures ?? []).map((f) => f.reason);
+    expect(await reasons({ environment: "prod" })).toMatchInlineSnapshot(`
+      [
+        "exactly one of "projectId" and "projectName" must be set",
+      ]
+    `);
+    expect(
+      await reasons({
+        projectName: "search",
+        environment: "prod",
+        secretId: "my-secret",
+        kmsKeyId: "alias/x",
+        rotation: { every: "30d", grace: "30s" },
+      }),
+    ).toMatchInlineSnapshot(`
+      [
+        ""kmsKeyId" configures a secret the provider creates; it cannot be combined with "secretId" (an existing secret)",
+        ""grace" must be at least 60s: LlamaCloud revocation can take up to a minute",
+      ]
+    `);
+    expect(
+      await reasons({ projectName: "search", environment: "prod", rotation: { every: "1h", grace: "2h" } }),
+    ).toMatchInlineSnapshot(`
+      [
+        ""every" must be longer than "grace" (2h): the previous key must be revoked before the next rotation",
+      ]
+    `);
+  });
+
+  test("inputs unknown during preview are not judged", async () => {
+    const unknown = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+    const result = await provider.check(
+      {},
+      { projectName: "search", environment: unknown, secretId: unknown },
+    );
+    expect(result.failures).toBeUndefined();
+  });
+
+  test("the create token is generated once, kept while the identity holds, renewed for a replacement", async () => {
+    const news = { projectName: "search", environment: "prod" };
+    const first = await checked(news);
+    expect(first["__createToken"]).toMatch(/^[0-9a-f-]{36}$/);
+    const renamed = await checked({ ...news, name: "renamed" }, first);
+    expect(renamed["__createToken"]).toBe(first["__createToken"]);
+    const moved = await checked({ ...news, environment: "staging" }, first);
+    expect(moved["__createToken"]).not.toBe(first["__createToken"]);
+  });
+});
+
+describe("diff", () => {
+  const base = { projectName: "search", environment: "prod", name: "app", secretName: "s/search/prod" };
+  const olds = { __inputs: base, keyId: "k", __provider: "old text" };
+
+  test.each([
+    [
+      "nothing but the provider code and hidden inputs",
+      { __provider: "new text", __createToken: randomUUID() },
+      false,
+      [],
+    ],
+    ["name → rename in place", { name: "other" }, true, []],
+    ["rotation → retag in place", { rotation: { every: "30d", grace: "2h" } }, true, []],
+    ["tags → retag in place", { tags: { team: "x" } }, true, []],
+    ["environment → replace", { environment: "staging" }, true, ["environment"]],
+    ["project → replace", { projectName: "default" }, true, ["projectName"]],
+    ["secret target → replace", { secretName: "s/other" }, true, ["secretName"]],
+  ])("%s", async (_label, change, changes, replaces) => {
+    const result = await provider.diff("arn", olds, { ...base, ...change });
+    expect(result.changes).toBe(changes);
+    expect(result.replaces).toEqual(replaces);
+  });
+
+  test("a replacement into the same secret deletes the old key first; into another, creates first", async () => {
+    expect((await provider.diff("arn", olds, { ...base, projectName: "default" })).deleteBeforeReplace).toBe(
+      true,
+    );
+    expect((await provider.diff("arn", olds, { ...base, secretName: "s/other" })).deleteBeforeReplace).toBe(
+      false,
+    );
+  });
+});
+
+describe("create, read, update, delete", () => {
+  test("create mints a named key, writes it as AWSCURRENT under the create token, tags the secret; state holds no plaintext", async () => {
+    const secretName = uniqueSecretName();
+    const inputs = await checked({
+      projectName: "search",
+      environment: "prod",
+      secretName,
+      rotation: { every: "30d", grace: "2h" },
+      tags: { team: "search" },
+      recoveryWindowInDays: 0,
+    });
+    const token = inputs["__createToken"] as string;
+    const { id, outs } = await provider.create(inputs);
+    const projectId = projectIdOf(emulator, "search");
+
+    expect(id).toBe(outs["secretArn"]);
+    expect(outs).toMatchObject({
+      keyName: `llamacloud-keys/${projectId}/prod/${token}`,
+      projectId,
+      organizationId: emulator.organizationId,
+      secretName,
+      versionId: token,
+    });
+    const key = keyById(emulator, outs["keyId"]);
+    expect(key).toMatchObject({ live: true, projectId, name: outs["keyName"] });
+    expect(outs["redactedKey"]).toBe(`llx-…${key.secret.slice(-4)}`);
+
+    const stored = await store.readPayload(id, { stage: "AWSCURRENT" });
+    expect(stored.versionId).toBe(token);
+    expect(stored.payload.apiKey.reveal()).toBe(key.secret);
+    expect(stored.payload).toMatchObject({ keyId: key.id, environment: "prod", baseUrl: emulator.url });
+    expect(await store.readTags(id)).toEqual({
+      team: "search",
+      "llamacloud-keys:managed": "true",
+      "llamacloud-keys:project-id": projectId,
+      "llamacloud-keys:environment": "prod",
+      "llamacloud-keys:rotate-every": "30d",
+      "llamacloud-keys:grace": "2h",
+    });
+    expect(leakedSecrets(emulator, JSON.stringify(outs))).toEqual([]);
+
+    // read: nothing changed, so nothing differs.
+    const read = await provider.read(id, outs);
+    expect(read).toEqual({ id, props: outs });
+
+    // update: rename in place (same key), drop rotation and a tag.
+    const news = await checked(
+      { projectName: "search", environment: "prod", secretName, name: "search-api", recoveryWindowInDays: 0 },
+      inputs,
+    );
+    expect(news["__createToken"]).toBe(token);
+    const { outs: updated } = await provider.update(id, outs, news);
+    expect(updated["keyId"]).toBe(key.id);
+    expect(updated["keyName"]).toBe(`search-api/${projectId}/prod/${token}`);
+    expect(keyById(emulator, key.id).name).toBe(updated["keyName"]);
+    expect(await store.readTags(id)).toEqual({
+      "llamacloud-keys:managed": "true",
+      "llamacloud-keys:project-id": projectId,
+      "llamacloud-keys:environment": "prod",
+    });
+
+    // delete: key revoked, secret (ours, recovery window 0) gone.
+    await provider.delete(id, updated);
+    expect(keyById(emulator, key.id).revokedAt).not.toBeNull();
+    expect((await codeOf(store.describe(id))).code).toBe("SECRET_NOT_FOUND");
+    // Deleting again (the engine retrying) counts as done.
+    await provider.delete(id, updated);
+  });
+
+  test("create resolves a project by id and writes into an existing secret it then does not delete", async () => {
+    const { arn } = await store.createSecret({ name: uniqueSecretName() });
+    const inputs = await checked({
+      projectId: projectIdOf(emulator, "default"),
+      environment: "dev",
+      secretId: arn,
+    });
+    const { outs } = await provider.create(inputs);
+    expect(outs["__ownsSecret"]).toBe(false);
+    await provider.delete(arn, outs);
+    expect(keyById(emulator, outs["keyId"]).revokedAt).not.toBeNull();
+    const after = await store.describe(arn);
+    expect(after.deletedDate).toBeUndefined();
+    // The rotator must not rotate a secret whose resource is gone.
+    expect(after.tags["llamacloud-keys:managed"]).toBeUndefined();
+  });
+
+  test("re-running a create that already finished adopts its own key instead of minting another", async () => {
+    const inputs = await checked({
+      projectName: "default",
+      environment: "rerun",
+      secretName: uniqueSecretName(),
+    });
+    const first = await provider.create(inputs);
+    const keysBefore = emulator.state.allKeys().length;
+    const second = await provider.create(inputs);
+    expect(second).toEqual(first);
+    expect(emulator.state.allKeys().length).toBe(keysBefore);
+    await provider.delete(first.id, first.outs);
+  });
+
+  test("a key minted by an attempt that died before writing is found by its token and revoked", async () => {
+    const inputs = await checked({
+      projectName: "default",
+      environment: "crash",
+      secretName: uniqueSecretName(),
+    });
+    const projectId = projectIdOf(emulator, "default");
+    const orphan = await client.createApiKey({
+      projectId,
+      name: `llamacloud-keys/${projectId}/crash/${inputs["__createToken"]}`,
+    });
+    const { id, outs } = await provider.create(inputs);
+    expect(keyById(emulator, orphan.key.id).revokedAt).not.toBeNull();
+    expect(outs["keyId"]).not.toBe(orphan.key.id);
+    expect(keyById(emulator, outs["keyId"]).live).toBe(true);
+    await provider.delete(id, outs);
+  });
+
+  test("an ambiguous create (connection reset after the key was made) leaves no live key behind", async () => {
+    emulator.faults.add({ route: "POST /api/v1/api-keys", kind: "reset" });
+    const inputs = await checked({
+      projectName: "default",
+      environment: "ambig",
+      secretName: uniqueSecretName(),
+    });
+    const failure = await codeOf(provider.create(inputs));
+    expect(failure.code).toBe("LLAMACLOUD_NETWORK");
+    const minted = emulator.state
+      .allKeys()
+      .filter((k) => k.name?.endsWith(inputs["__createToken"] as string));
+    expect(minted).toHaveLength(1);
+    expect(minted[0]!.revokedAt).not.toBeNull();
+  });
+});
+
+describe("failure after minting", () => {
+  test("the secret vanishes while the key is being minted: the minted key is revoked before the error", async () => {
+    const { arn } = await store.createSecret({ name: uniqueSecretName() });
+    const inputs = await checked({ projectName: "default", environment: "rollback", secretId: arn });
+    emulator.faults.add({ route: "POST /api/v1/api-keys", kind: "hold", when: "before-response" });
+    const creating = codeOf(provider.create(inputs));
+    await emulator.faults.waitForHeld(1);
+    await store.deleteSecret(arn, { recoveryWindowInDays: 7 });
+    emulator.faults.release();
+    const failure = await creating;
+
+    const minted = emulator.state
+      .allKeys()
+      .filter((k) => k.name?.endsWith(inputs["__createToken"] as string));
+    expect(minted).toHaveLength(1);
+    expect(minted[0]!.revokedAt).not.toBeNull();
+    expect(failure.code).toBe("PROVIDER_CREATE_ROLLED_BACK");
+    expect(failure.message).toContain(`the key ${minted[0]!.id} minted for it was revoked`);
+    expect(leakedSecrets(emulator, failure.message)).toEqual([]);
+  });
+
+  test("a secret created by this create is deleted again when the write fails", async () => {
+    const secretName = uniqueSecretName();
+    const inputs = await checked({ projectName: "default", environment: "rollback2", secretName });
+    emulator.faults.add({ route: "POST /api/v1/api-keys", kind: "hold", when: "before-response" });
+    const creating = codeOf(provider.create(inputs));
+    await emulator.faults.waitForHeld(1);
+    // Another tool writes its own value first: the store refuses to bury it under ours.
+    const { SecretsManagerClient, PutSecretValueCommand } = await import("@aws-sdk/client-secrets-manager");
+    const raw = new SecretsManagerClient({});
+    await raw.send(new PutSecretValueCommand({ SecretId: secretName, SecretString: "not ours" }));
+    raw.destroy();
+    emulator.faults.release();
+    const failure = await creating;
+
+    expect(failure.code).toBe("PROVIDER_CREATE_ROLLED_BACK");
+    expect(failure.message).toContain(`the secret ${secretName} created for it was deleted`);
+    expect((await codeOf(store.describe(secretName))).code).toBe("SECRET_NOT_FOUND");
+    const minted = emulator.state
+      .allKeys()
+      .filter((k) => k.name?.endsWith(inputs["__createToken"] as string));
+    expect(minted.map((k) => k.revokedAt !== null)).toEqual([true]);
+  });
+});
+
+describe("credentials", () => {
+  test("missing credentials: the error says which config key or variable to set", async () => {
+    await provider.configure(stackConfig({}));
+    const inputs = await checked({ projectName: "default", environment: "prod" });
+    const failure = await codeOf(provider.create(inputs));
+    expect(failure.code).toBe("PROVIDER_MISSING_CREDENTIALS");
+    expect(failure.message).toMatchInlineSnapshot(
+      `"No LlamaCloud API key for the llamacloud-keys provider. Set one with \`pulumi config set --secret llamacloud:apiKey <key>\` or the environment variable LLAMA_CLOUD_API_KEY; point at another host with \`pulumi config set llamacloud:baseUrl <url>\` or LLAMA_CLOUD_BASE_URL. The key must be able to create and revoke keys in the projects you declare."`,
+    );
+  });
+
+  test("the environment is the fallback when stack config has no key", async () => {
+    process.env["LLAMA_CLOUD_API_KEY"] = emulator.adminKey;
+    process.env["LLAMA_CLOUD_BASE_URL"] = emulator.url;
+    try {
+      await provider.configure(stackConfig({}));
+      const inputs = await checked({
+        projectName: "default",
+        environment: "envkey",
+        secretName: uniqueSecretName(),
+      });
+      const { id, outs } = await provider.create(inputs);
+      expect(keyById(emulator, outs["keyId"]).live).toBe(true);
+      await provider.delete(id, outs);
+    } finally {
+      delete process.env["LLAMA_CLOUD_API_KEY"];
+      delete process.env["LLAMA_CLOUD_BASE_URL"];
+    }
+  });
+});
+
+describe("secrets that already exist", () => {
+  test("a secret left pending deletion by our own destroy is restored and reused", async () => {
+    const secretName = uniqueSecretName();
+    const first = await provider.create(
+      await checked({ projectName: "default", environment: "again", secretName }),
+    );
+    await provider.delete(first.id, first.outs); // AWS's default recovery window
+    expect((await store.describe(first.id)).deletedDate).toBeDefined();
+
+    const second = await provider.create(
+      await checked({ projectName: "default", environment: "again", secretName }),
+    );
+    expect(second.id).toBe(first.id);
+    const description = await store.describe(second.id);
+    expect(description.deletedDate).toBeUndefined();
+    expect(description.currentVersionId).toBe(second.outs["versionId"]);
+    expect(keyById(emulator, second.outs["keyId"]).live).toBe(true);
+    await provider.delete(second.id, { ...second.outs, __inputs: { recoveryWindowInDays: 0 } });
+  });
+
+  test("a secret pending deletion that is not ours is refused before anything is minted", async () => {
+    const secretName = uniqueSecretName();
+    await store.createSecret({ name: secretName });
+    await store.deleteSecret(secretName, { recoveryWindowInDays: 7 });
+    const keysBefore = emulator.state.allKeys().length;
+    const failure = await codeOf(
+      provider.create(await checked({ projectName: "default", environment: "prod", secretName })),
+    );
+    expect(failure.code).toBe("PROVIDER_SECRET_CONFLICT");
+    expect(failure.message).toContain("was not deleted by llamacloud-keys");
+    expect(emulator.state.allKeys().length).toBe(keysBefore);
+  });
+
+  test("adopt: a secret holding a live key is refused without adopt and taken over with it, no mint", async () => {
+    const projectId = projectIdOf(emulator, "search");
+    const secretName = uniqueSecretName();
+    const existing = await client.createApiKey({ projectId, name: "hand-made" });
+    await store.createSecret({ name: secretName });
+    const written = await store.writeVersion(secretName, {
+      token: randomUUID(),
+      stage: "AWSCURRENT",
+      payload: {
+        format: 1,
+        apiKey: redacted(existing.secret.reveal()),
+        keyId: existing.key.id,
+        keyName: "hand-made",
+        projectId,
+        organizationId: emulator.organizationId,
+        environment: "prod",
+        baseUrl: emulator.url,
+        createdAt: new Date().toISOString(),
+      },
+    });
+    const args = { projectName: "search", environment: "prod", secretName };
+
+    const refused = await codeOf(provider.create(await checked(args)));
+    expect(refused.code).toBe("PROVIDER_SECRET_CONFLICT");
+    expect(refused.message).toContain('set "adopt: true"');
+
+    const wrongEnv = await codeOf(
+      provider.create(await checked({ ...args, environment: "dev", adopt: true })),
+    );
+    expect(wrongEnv.code).toBe("PROVIDER_ADOPT_MISMATCH");
+
+    const keysBefore = emulator.state.allKeys().length;
+    const { id, outs } = await provider.create(await checked({ ...args, adopt: true }));
+    expect(emulator.state.allKeys().length).toBe(keysBefore);
+    expect(outs).toMatchObject({ keyId: existing.key.id, versionId: written.versionId, __ownsSecret: true });
+    expect((await store.readTags(id))["llamacloud-keys:managed"]).toBe("true");
+    await provider.delete(id, { ...outs, __inputs: { recoveryWindowInDays: 0 } });
+    expect(keyById(emulator, existing.key.id).revokedAt).not.toBeNull();
+  });
+});
+
+describe("refresh follows AWSCURRENT", () => {
+  test("a rotation is not drift; delete revokes the current and the previous key", async () => {
+    const { id, outs } = await provider.create(
+      await checked({ projectName: "default", environment: "rotated", secretName: uniqueSecretName() }),
+    );
+    // Rotate as the rotator does: mint, stage AWSPENDING, promote.
+    const projectId = projectIdOf(emulator, "default");
+    const token = randomUUID();
+    const next = await client.createApiKey({
+      projectId,
+      name: `llamacloud-keys/${projectId}/rotated/${token}`,
+    });
+    const current = await store.readPayload(id, { stage: "AWSCURRENT" });
+    await store.writeVersion(id, {
+      token,
+      stage: "AWSPENDING",
+      payload: { ...current.payload, apiKey: next.secret, keyId: next.key.id, keyName: next.key.name! },
+    });
+    await store.promote(id, token);
+
+    const read = await provider.read(id, outs);
+    expect(read.id).toBe(id);
+    expect(read.props).toMatchObject({ keyId: next.key.id, versionId: token, keyName: next.key.name });
+    expect(read.props!["__inputs"]).toEqual(outs["__inputs"]);
+    // The engine diffs new inputs against refreshed outputs: still nothing to do.
+    const inputs = { ...(outs["__inputs"] as object), __createToken: randomUUID() };
+    expect((await provider.diff(id, read.props!, inputs)).changes).toBe(false);
+
+    await provider.delete(id, { ...read.props!, __inputs: { recoveryWindowInDays: 0 } });
+    expect(keyById(emulator, outs["keyId"]).revokedAt).not.toBeNull();
+    expect(keyById(emulator, next.key.id).revokedAt).not.toBeNull();
+  });
+
+  test("a current key revoked out of band, or a deleted secret, reads as gone", async () => {
+    const a = await provider.create(
+      await checked({ projectName: "default", environment: "revoked", secretName: uniqueSecretName() }),
+    );
+    await client.deleteApiKey(a.outs["keyId"] as string);
+    expect(await provider.read(a.id, a.outs)).toEqual({ id: "" });
+
+    // The next create (after refresh dropped it from state) reuses the secret and mints a new key.
+    const again = await provider.create(
+      await checked({ projectName: "default", environment: "revoked", secretName: a.outs["secretName"] }),
+    );
+    expect(again.id).toBe(a.id);
+    expect(keyById(emulator, again.outs["keyId"]).live).toBe(true);
+
+    await store.deleteSecret(a.id, { force: true });
+    expect(await provider.read(a.id, again.outs)).toEqual({ id: "" });
+    await provider.delete(a.id, again.outs);
+    expect(keyById(emulator, again.outs["keyId"]).revokedAt).not.toBeNull();
+  });
+});

@@ -1,0 +1,63 @@
+import { createLlamaCloudClient, type LlamaCloudClient } from "../llamacloud/client";
+import { createSecretStore, type SecretStore } from "../secrets/store";
+import type { RotatorConfig } from "./config";
+import { RotatorEmitter } from "./events";
+import type { RotationContext } from "./state";
+
+/**
+ * The rotator's outside world, built from the configuration, or injected by tests (an in-process
+ * emulator client, a store behind a fault proxy, a fake clock). Whoever builds a service closes it.
+ */
+export interface RotatorDeps {
+  store?: SecretStore;
+  client?: LlamaCloudClient;
+  events?: RotatorEmitter;
+  /** The clock; `Date.now` shifted by the config's `nowOffsetMs` when unset. */
+  now?: () => number;
+  /** Waits before re-testing a refused pending key (tests pass `[]`). */
+  testRetryDelaysMs?: readonly number[];
+}
+
+export interface Services {
+  ctx: Omit<RotationContext, "signal">;
+  /** Closes what this function created (not what was injected). */
+  close(): Promise<void>;
+}
+
+export function buildServices(config: RotatorConfig, deps: RotatorDeps = {}): Services {
+  const store =
+    deps.store ??
+    createSecretStore({
+      ...(config.aws.region === undefined ? {} : { region: config.aws.region }),
+      ...(config.aws.endpoint === undefined ? {} : { endpoint: config.aws.endpoint }),
+    });
+  let client: LlamaCloudClient;
+  try {
+    client =
+      deps.client ??
+      createLlamaCloudClient({
+        apiKey: config.llamaCloud.apiKey,
+        ...(config.llamaCloud.baseUrl === undefined ? {} : { baseUrl: config.llamaCloud.baseUrl }),
+        userAgent: "llamacloud-keys-rotator",
+      });
+  } catch (error) {
+    if (deps.store === undefined) store.close();
+    throw error;
+  }
+  const offset = config.nowOffsetMs;
+  const now = deps.now ?? (offset === 0 ? Date.now : () => Date.now() + offset);
+  return {
+    ctx: {
+      store,
+      client,
+      events: deps.events ?? new RotatorEmitter(),
+      now,
+      prefix: config.prefix,
+      ...(deps.testRetryDelaysMs === undefined ? {} : { testRetryDelaysMs: deps.testRetryDelaysMs }),
+    },
+    async close() {
+      if (deps.client === undefined) await client.close();
+      if (deps.store === undefined) store.close();
+    },
+  };
+}

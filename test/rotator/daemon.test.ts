@@ -1,0 +1,74 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  childEnv,
+  createManagedSecret,
+  expectCurrentWorks,
+  labelledKeys,
+  requireBuilt,
+  spawnCli,
+  startWorld,
+  type World,
+} from "./fixtures";
+
+let world: World;
+
+beforeAll(async () => {
+  requireBuilt();
+  world = await startWorld("test-rotator-daemon");
+});
+afterAll(async () => {
+  await world?.close();
+});
+
+describe("the daemon (llamacloud-keys rotator)", () => {
+  it("catches up at start, fires on schedule, serves /healthz and /metrics, and exits 0 on SIGTERM", async () => {
+    const secret = await createManagedSecret(world, { rotateEvery: "1h", grace: "1d" });
+    const env = childEnv(world, { LLAMACLOUD_KEYS_NOW_OFFSET_MS: String(2 * 3_600_000) });
+    const daemon = spawnCli(
+      ["rotator", "--schedule", "*/1 * * * * *", "--listen", "127.0.0.1:0", "--start-delay", "0"],
+      env,
+    );
+    try {
+      const listening = await daemon.waitForLine((l) => l.event === "daemon:listening");
+      const url = String(listening.url);
+
+      // The pass at start rotates the overdue secret (missed while the daemon was down).
+      const first = await daemon.waitForLine((l) => l.event === "pass:finished");
+      expect(first).toMatchObject({ ok: 1, failed: 0 });
+      expect(daemon.lines.some((l) => l.event === "rotation:promoted" && l.secretArn === secret.arn)).toBe(
+        true,
+      );
+      // The schedule fires (every second) and re-derives due-ness: nothing more to do.
+      const second = await daemon.waitForLine(
+        (l) => l.event === "pass:finished" && l.passId !== first.passId,
+      );
+      expect(second).toMatchObject({ ok: 1, failed: 0 });
+      expect(daemon.lines.filter((l) => l.event === "rotation:promoted")).toHaveLength(1);
+
+      const health = await fetch(`${url}/healthz`);
+      expect(health.status).toBe(200);
+      expect(await health.json()).toMatchObject({ status: "ok", lastSuccessfulPassAt: expect.any(String) });
+      const metrics = await fetch(`${url}/metrics`);
+      expect(metrics.headers.get("content-type")).toMatch(/^text\/plain; version=0\.0\.4/);
+      const text = await metrics.text();
+      expect(text).toMatch(/^llamacloud_keys_passes_total\{result="ok"\} [2-9]\d*$/m);
+      expect(text).toMatch(/^llamacloud_keys_rotations_total\{result="promoted"\} 1$/m);
+      expect(text).toMatch(/^llamacloud_keys_last_successful_pass_timestamp_seconds \d+(\.\d+)?$/m);
+      expect(text).toMatch(/^llamacloud_keys_secrets_overdue 1$/m); // due again, but blocked by grace
+      expect((await fetch(`${url}/nope`)).status).toBe(404);
+
+      daemon.kill("SIGTERM");
+      const exit = await daemon.exited;
+      expect(exit, daemon.stderr()).toEqual({ code: 0, signal: null });
+      expect(daemon.lines.some((l) => l.event === "daemon:stopping" && l.signal === "SIGTERM")).toBe(true);
+      expect(daemon.lines.at(-1)?.event).toBe("daemon:stopped");
+    } finally {
+      daemon.kill("SIGKILL");
+    }
+    expect((await labelledKeys(world, secret.arn)).previous?.keyId).toBe(secret.initialKeyId);
+    await expectCurrentWorks(world, secret.arn);
+    // Never the key, in any log line.
+    const issued = world.emulator.state.issuedSecrets();
+    for (const key of issued) expect(daemon.stderr()).not.toContain(key);
+  });
+});

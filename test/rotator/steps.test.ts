@@ -1,0 +1,119 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { processSecret } from "../../rotator/rotation";
+import { nextToken, readSecretState } from "../../rotator/state";
+import { createSecret, finishSecret, revokePrevious, setSecret, testSecret } from "../../rotator/steps";
+import {
+  createManagedSecret,
+  eventsOf,
+  expectCurrentWorks,
+  keyAccounting,
+  labelledKeys,
+  rotationContext,
+  startWorld,
+  type World,
+} from "./fixtures";
+
+let world: World;
+
+beforeAll(async () => {
+  // A little latency widens the window in which two rotators interleave.
+  world = await startWorld("test-rotator-steps", { latencyMs: 20 });
+});
+afterAll(async () => {
+  await world?.close();
+});
+
+describe("every step is re-runnable (invariant 4)", () => {
+  it("running each step twice equals running it once", async () => {
+    const secret = await createManagedSecret(world, { rotateEvery: "30d", grace: "60s" });
+    const ctx = rotationContext(world);
+    const state = await readSecretState(ctx, secret.arn);
+    const target = { policy: state.policy, token: nextToken(state).token };
+    const template = { organizationId: world.emulator.organizationId, baseUrl: world.emulator.url };
+    const snapshot = async () => ({
+      labels: await labelledKeys(world, secret.arn),
+      versions: (await world.store.listVersions(secret.arn)).map((v) => [v.versionId, v.stages]),
+      keys: world.emulator.state.allKeys().map((k) => [k.id, k.live]),
+    });
+
+    const posts = world.emulator.requests("POST /api/v1/api-keys").length;
+    const created = await createSecret(ctx, target, template);
+    const afterCreate = await snapshot();
+    const createdAgain = await createSecret(ctx, target, template);
+    expect(createdAgain).toEqual({ ...created, how: "resumed" });
+    expect(await snapshot()).toEqual(afterCreate);
+    expect(afterCreate.labels.pending).toEqual({ versionId: target.token, keyId: created.keyId });
+
+    await setSecret(ctx, target);
+    await setSecret(ctx, target);
+    expect(await snapshot()).toEqual(afterCreate);
+
+    expect(await testSecret(ctx, target)).toEqual({ keyId: created.keyId });
+    expect(await testSecret(ctx, target)).toEqual({ keyId: created.keyId });
+    expect(await snapshot()).toEqual(afterCreate);
+
+    expect(await finishSecret(ctx, target, { keyId: created.keyId })).toMatchObject({ promoted: true });
+    const afterFinish = await snapshot();
+    expect(await finishSecret(ctx, target, { keyId: created.keyId })).toEqual({ promoted: false });
+    expect(await testSecret(ctx, target)).toEqual({ keyId: created.keyId });
+    expect(await snapshot()).toEqual(afterFinish);
+    expect(afterFinish.labels).toEqual({
+      current: { versionId: target.token, keyId: created.keyId },
+      previous: { versionId: secret.initialVersionId, keyId: secret.initialKeyId },
+    });
+
+    const revocation = {
+      keyId: secret.initialKeyId,
+      versionId: secret.initialVersionId,
+      reason: "revoke-now" as const,
+    };
+    await revokePrevious(ctx, state.policy, [revocation]);
+    const afterRevoke = await snapshot();
+    await revokePrevious(ctx, state.policy, [revocation]);
+    expect(await snapshot()).toEqual(afterRevoke);
+    expect(eventsOf(ctx.log, "rotation:revoked").map((r) => r.alreadyRevoked)).toEqual([false, true]);
+    // One mint for the rotation: no rerun minted again.
+    expect(world.emulator.requests("POST /api/v1/api-keys")).toHaveLength(posts + 1);
+    await expectCurrentWorks(world, secret.arn);
+  });
+
+  it("never revokes the key AWSCURRENT holds, even if asked to", async () => {
+    const secret = await createManagedSecret(world, { rotateEvery: "30d" });
+    const ctx = rotationContext(world);
+    const state = await readSecretState(ctx, secret.arn);
+    const revoked = await revokePrevious(ctx, state.policy, [
+      { keyId: secret.initialKeyId, versionId: secret.initialVersionId, reason: "grace-passed" },
+    ]);
+    expect(revoked).toBe(0);
+    expect(eventsOf(ctx.log, "warning")[0]?.message).toMatch(
+      /Refused to revoke key .*: AWSCURRENT .* holds it now/,
+    );
+    await expectCurrentWorks(world, secret.arn);
+  });
+});
+
+describe("two rotators at once (invariant 5)", () => {
+  it("rotate each secret once and leave no extra live key", async () => {
+    const secrets = await Promise.all([1, 2, 3].map(() => createManagedSecret(world, { rotateEvery: "1h" })));
+    const now = () => Date.now() + 2 * 3_600_000;
+    const a = rotationContext(world, { now });
+    const b = rotationContext(world, { now });
+    const results = await Promise.all(
+      secrets.flatMap((secret) => [processSecret(a, secret.arn), processSecret(b, secret.arn)]),
+    );
+    expect(results.every((r) => r.ok)).toBe(true);
+    // The race really happened: both rotators started every rotation (same deterministic token).
+    const started = [...eventsOf(a.log, "rotation:started"), ...eventsOf(b.log, "rotation:started")];
+    expect(started).toHaveLength(6);
+    expect(new Set(started.map((s) => s.versionId)).size).toBe(3);
+    for (const secret of secrets) {
+      const versions = await world.store.listVersions(secret.arn);
+      // The first version and exactly one rotation.
+      expect(versions).toHaveLength(2);
+      const { live, held } = await keyAccounting(world, secret);
+      expect(held).toHaveLength(2);
+      expect(live).toEqual(held);
+      await expectCurrentWorks(world, secret.arn);
+    }
+  });
+});

@@ -1,0 +1,148 @@
+// Start-up cost of the CLI (bin/llamacloud-keys.js): `--help` must not load Pulumi, the AWS SDK or
+// undici (the dispatcher loads only the module of the command asked for), `status` is what an
+// operator runs by hand, and the daemon's idle memory is what it costs to leave running.
+// Baselines: `node -e 0` for wall time, an idle `node` process for memory.
+
+const { join } = require("node:path");
+const { setTimeout: sleep } = require("node:timers/promises");
+const { alternate, killTree, median, rssMB, run, spawnTracked, tail } = require("./measure");
+const { benchmark, failed, missing, notBuilt, repoRoot, row } = require("./report");
+const { benchRegion, motoCredentials, startEmulatorProcess, startMoto } = require("./services");
+
+const bin = join(repoRoot, "bin", "llamacloud-keys.js");
+const node = process.execPath;
+
+benchmark("startup", async ({ quick, log }) => {
+  const samples = quick ? 5 : 21;
+  const rows = [];
+  const nodeOnly = async () => (await run(node, ["-e", "0"])).ms;
+  const cli = (args, env) => async () => {
+    const result = await run(node, [bin, ...args], { env });
+    if (result.code !== 0) {
+      throw new Error(
+        `llamacloud-keys ${args.join(" ")} exited ${result.code ?? result.signal}: ${tail(result.stderr, 5)}`,
+      );
+    }
+    return result.ms;
+  };
+
+  log(`--help vs node -e 0: ${samples} runs each`);
+  const help = await alternate(samples, cli(["--help"]), nodeOnly);
+  rows.push(
+    row({
+      name: "`llamacloud-keys --help` wall time (median)",
+      value: median(help.a),
+      unit: "ms",
+      baseline: { name: "node -e 0", value: median(help.b), unit: "ms" },
+      target: { on: "ratio", op: "<=", limit: 3, text: "≤ 3×" },
+      detail: `${samples} runs each, alternating`,
+    }),
+  );
+
+  const rotatorMissing = notBuilt("rotator/cli.js");
+  if (rotatorMissing !== undefined) {
+    rows.push(missing("`llamacloud-keys status` (empty state) wall time", rotatorMissing));
+    rows.push(
+      missing("daemon idle RSS after its first pass", rotatorMissing, {
+        on: "value",
+        op: "<=",
+        limit: 80,
+        text: "≤ 80 MB",
+      }),
+    );
+    return rows;
+  }
+
+  const moto = await startMoto();
+  const emulator = await startEmulatorProcess();
+  // An empty region: no managed secrets, so `status` and the daemon's first pass find nothing.
+  const env = {
+    ...process.env,
+    AWS_REGION: benchRegion("startup"),
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: moto.endpoint,
+    AWS_ACCESS_KEY_ID: motoCredentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: motoCredentials.secretAccessKey,
+    LLAMA_CLOUD_API_KEY: emulator.adminKey,
+    LLAMA_CLOUD_BASE_URL: emulator.url,
+    NO_COLOR: "1",
+  };
+  try {
+    const statusSamples = quick ? 3 : 11;
+    log(`status vs node -e 0: ${statusSamples} runs each`);
+    try {
+      const status = await alternate(statusSamples, cli(["status"], env), nodeOnly);
+      rows.push(
+        row({
+          name: "`llamacloud-keys status` (empty state) wall time (median)",
+          value: median(status.a),
+          unit: "ms",
+          baseline: { name: "node -e 0", value: median(status.b), unit: "ms" },
+          detail: `${statusSamples} runs each; includes its Secrets Manager calls to moto on loopback`,
+        }),
+      );
+    } catch (error) {
+      rows.push(failed("`llamacloud-keys status` (empty state) wall time", error.message));
+    }
+    rows.push(await daemonIdleRss(env, quick, log));
+  } finally {
+    await Promise.all([emulator.stop(), moto.stop()]);
+  }
+  return rows;
+});
+
+/**
+ * Starts the daemon, waits for its first pass to end (its log falls quiet after a line about the
+ * pass), samples its RSS, and compares it with an idle `node` that loaded nothing.
+ */
+async function daemonIdleRss(env, quick, log) {
+  const name = "daemon idle RSS after its first pass";
+  const target = { on: "value", op: "<=", limit: 80, text: "≤ 80 MB" };
+  log("daemon: starting `llamacloud-keys rotator --start-delay 0`");
+  // --start-delay 0: the daemon otherwise waits a random time (up to 30 s) before its first pass.
+  const daemon = spawnTracked(node, [bin, "rotator", "--start-delay", "0"], {
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  let lastOutputAt = Date.now();
+  let sawPass = false;
+  const onData = (chunk) => {
+    output += chunk;
+    lastOutputAt = Date.now();
+    // The daemon logs one event per line (JSON when not on a terminal): "pass:finished" ends a pass.
+    if (/pass:finished|pass \S+ finished/.test(String(chunk))) sawPass = true;
+  };
+  daemon.stdout.on("data", onData);
+  daemon.stderr.on("data", onData);
+  const idle = spawnTracked(node, ["-e", "setInterval(() => {}, 1000)"], { stdio: "ignore" });
+  try {
+    const deadline = Date.now() + (quick ? 8_000 : 20_000);
+    // Idle = a pass was logged and nothing has been printed for a second (or the deadline passed).
+    while (Date.now() < deadline && daemon.exitCode === null) {
+      if (sawPass && Date.now() - lastOutputAt > 1_000) break;
+      await sleep(100);
+    }
+    if (daemon.exitCode !== null) {
+      return failed(
+        name,
+        `the daemon exited (${daemon.exitCode}) before it was idle: ${tail(output, 5)}`,
+        target,
+      );
+    }
+    const rss = rssMB(daemon.pid);
+    const baseline = rssMB(idle.pid);
+    killTree(daemon, "SIGTERM");
+    const exit = await Promise.race([daemon.exited, sleep(10_000).then(() => ({ code: "timeout" }))]);
+    return row({
+      name,
+      value: rss,
+      unit: "MB",
+      baseline: { name: "idle node process", value: baseline, unit: "MB" },
+      target,
+      detail: `${sawPass ? "after its first pass was logged" : "first pass not seen in its log; sampled at the deadline"}; exit on SIGTERM: ${exit.code ?? exit.signal}`,
+    });
+  } finally {
+    killTree(daemon, "SIGKILL");
+    killTree(idle, "SIGKILL");
+  }
+}

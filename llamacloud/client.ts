@@ -222,7 +222,8 @@ function buildClient(config: ResolvedClientOptions, agent: Dispatcher, ownsAgent
           ...(result.kind === "response"
             ? { status: result.status }
             : { errorCode: transportErrorCode(result.error).code }),
-          ...(requestId === undefined ? {} : { requestId }),
+          // Server-supplied, so scrubbed like the path: events feed logs and metrics.
+          ...(requestId === undefined ? {} : { requestId: scrubSecrets(requestId) }),
         });
 
         if (result.kind === "response" && result.status >= 200 && result.status < 300) {

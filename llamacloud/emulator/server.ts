@@ -115,7 +115,8 @@ function nameField(body: Record<string, unknown>, issues: Issue[]): string | nul
     issues.push({ loc: ["body", "name"], msg: "Input should be a valid string", type: "string_type" });
     return null;
   }
-  if (value.length > maxNameLength) {
+  // pydantic's max_length counts characters (code points), not UTF-16 units: 3000 emoji are fine.
+  if (value.length > maxNameLength && [...value].length > maxNameLength) {
     issues.push({
       loc: ["body", "name"],
       msg: `String should have at most ${maxNameLength} characters`,

@@ -1,4 +1,6 @@
 import { randomBytes, randomUUID } from "node:crypto";
+import { appendFileSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
 import type { ProjectRole, ResolvedSeed } from "./seed";
 
 /**
@@ -90,6 +92,14 @@ export interface EmulatorStateOptions {
   revocationDelayMs?: number;
 }
 
+/**
+ * Test knob (see README.md): when set, every emulator state appends each key it issues (seeded or
+ * minted), one per line, to a file of its own in this directory, so a suite-wide leak scan knows the
+ * keys of emulators in every process, including children that have exited.
+ */
+export const ISSUED_DIR_ENV = "LLAMACLOUD_KEYS_EMULATOR_ISSUED_DIR";
+let instances = 0;
+
 const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
 /** `llx-` + 48 letters and digits from crypto random bytes (rejection sampling keeps it unbiased). */
@@ -119,9 +129,16 @@ export class EmulatorState {
   // Every plaintext ever minted, across resets: leak scans must cover keys that no longer exist.
   private issued = new Set<string>();
   private seededKeyIds: string[] = [];
+  private issuedFile: string | undefined;
 
   constructor(seed: ResolvedSeed, options: EmulatorStateOptions = {}) {
     this.now = options.now ?? Date.now;
+    const issuedDir = process.env[ISSUED_DIR_ENV];
+    if (issuedDir !== undefined && issuedDir !== "") {
+      mkdirSync(issuedDir, { recursive: true });
+      instances += 1;
+      this.issuedFile = join(issuedDir, `issued-${process.pid}-${instances}.txt`);
+    }
     this.revocationDelayMs = options.revocationDelayMs ?? 0;
     // Fix seeded secrets and ids once, so a reset hands back the same admin key.
     this.seed = {
@@ -174,7 +191,12 @@ export class EmulatorState {
     const record: KeyRecord = { ...fields, createdAt: at, updatedAt: at, revokedAt: null };
     this.keys.set(record.id, record);
     this.keysBySecret.set(record.secret, record);
-    this.issued.add(record.secret);
+    if (!this.issued.has(record.secret)) {
+      this.issued.add(record.secret);
+      // Synchronous, so a process killed right after minting has still recorded the key.
+      if (this.issuedFile !== undefined)
+        appendFileSync(this.issuedFile, `${record.secret}\n`, { mode: 0o600 });
+    }
     let live = this.liveKeysByUser.get(record.userId);
     if (live === undefined) {
       live = new Map();

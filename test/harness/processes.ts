@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { recordChild } from "./artifacts";
 
 export interface RunResult {
   code: number | null;
@@ -44,6 +45,8 @@ export function runProcess(command: string, args: string[], options: RunOptions 
       stdio: ["pipe", "pipe", "pipe"],
     });
     live.add(child);
+    // Its output is an artifact of the run, scanned for keys by the global teardown.
+    recordChild(child, command, args, options.cwd);
     let stdout = "";
     let stderr = "";
     let output = "";

@@ -1,6 +1,7 @@
 import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
+import { preserveDir } from "./artifacts";
 import { type RunOptions, type RunResult, runProcess } from "./processes";
 import { pulumiBinDir, repoRoot } from "./tools";
 
@@ -37,6 +38,7 @@ export async function createPulumiWorkspace(options: PulumiWorkspaceOptions): Pr
   const backendDir = join(base, "backend");
   await mkdir(dir, { recursive: true });
   await mkdir(backendDir, { recursive: true });
+  await mkdir(join(base, "tmp"), { recursive: true });
   await symlink(join(repoRoot, "node_modules"), join(dir, "node_modules"), "dir");
   for (const [name, content] of Object.entries(options.files)) {
     await mkdir(join(dir, name, ".."), { recursive: true });
@@ -47,6 +49,8 @@ export async function createPulumiWorkspace(options: PulumiWorkspaceOptions): Pr
     ...options.env,
     PATH: `${binDir}${delimiter}${process.env.PATH ?? ""}`,
     PULUMI_HOME: join(base, "home"),
+    // Temp files of the CLI, language host and program land here, so cleanup can keep them.
+    TMPDIR: options.env?.["TMPDIR"] ?? join(base, "tmp"),
     PULUMI_BACKEND_URL: `file://${backendDir}`,
     PULUMI_CONFIG_PASSPHRASE: testPassphrase,
     PULUMI_SKIP_UPDATE_CHECK: "true",
@@ -72,5 +76,14 @@ export async function createPulumiWorkspace(options: PulumiWorkspaceOptions): Pr
     return result;
   };
   await runOk(["stack", "init", options.stack ?? "test"]);
-  return { dir, backendDir, env, run, runOk, cleanup: () => rm(base, { recursive: true, force: true }) };
+  const cleanup = async () => {
+    // Keep what a reader of this stack could see, for the suite's leak scan: the export (secrets
+    // stay encrypted, as `pulumi stack export` prints them), the backend's state, history and
+    // backups, the program directory with its stack config, PULUMI_HOME and the temp files.
+    // (runProcess records the export's output like any other command's.)
+    await run(["stack", "export"], { timeoutMs: 60_000 }).catch(() => undefined);
+    preserveDir("pulumi", base, "workspace");
+    await rm(base, { recursive: true, force: true });
+  };
+  return { dir, backendDir, env, run, runOk, cleanup };
 }

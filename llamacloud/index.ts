@@ -34,6 +34,13 @@ export {
   llamaCloudErrorCodes,
   type ValidationIssue,
 } from "./errors";
+export {
+  DEFAULT_KEY_PREFIX,
+  KEY_PREFIX_PATTERN,
+  type KeyNameParts,
+  keyName,
+  parseKeyName,
+} from "./key-name";
 export { defaultRetryPolicy, type RetryPolicy } from "./retry-policy";
 export {
   type ApiKeyInfo,

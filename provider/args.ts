@@ -1,19 +1,18 @@
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
+import { KEY_PREFIX_PATTERN } from "../llamacloud/key-name";
 import { formatDuration, parseDuration } from "../secrets/tags";
 import { ProviderError } from "./errors";
 
 /**
  * The `ApiKey` resource's inputs as the provider sees them (plain values, after the engine resolved
- * every `Input<>`): their schema, the check/diff rules, and the naming conventions. The schema is the
- * single source of truth; `ApiKeyArgs` in `api-key.ts` documents the same fields for users.
+ * every `Input<>`): their schema, the check/diff rules, and the secret naming conventions. The schema
+ * is the single source of truth; `ApiKeyArgs` in `api-key.ts` documents the same fields for users.
+ * Key names follow `llamacloud/key-name.ts`, shared with the rotator.
  */
 
 /** What the engine sends for an input that is not known yet (preview). */
 export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
-
-/** Display prefix of key names when `name` is not given. */
-export const DEFAULT_KEY_PREFIX = "llamacloud-keys";
 
 /** First segment of provider-created secret names when `secretName` is not given. */
 export const DEFAULT_SECRET_PREFIX = "llamacloud";
@@ -28,7 +27,6 @@ export const LLAMACLOUD_REGION_URLS = {
 } as const;
 
 const environmentPattern = /^[a-z][a-z0-9-]{0,31}$/;
-const keyPrefixPattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 // Secrets Manager: 1–512 of ASCII letters, digits and /_+=.@-
 const secretNamePattern = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
 const tagKeyPattern = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$/u;
@@ -56,7 +54,8 @@ export const apiKeyInputsSchema = z
     projectName: z
       .string(must("projectName", "the LlamaCloud project's name"))
       .min(1, must("projectName", "a non-empty project name"))
-      .max(3000, must("projectName", "at most 3000 characters"))
+      // LlamaCloud (pydantic) counts characters, not UTF-16 units: 3,000 emoji are a valid name.
+      .refine((name) => [...name].length <= 3000, must("projectName", "at most 3000 characters"))
       .optional(),
     organizationId: uuid("organizationId", "the LlamaCloud organization id").optional(),
     environment: z
@@ -71,7 +70,7 @@ export const apiKeyInputsSchema = z
     name: z
       .string(must("name", "a display prefix for key names"))
       .regex(
-        keyPrefixPattern,
+        KEY_PREFIX_PATTERN,
         must("name", "1-100 letters, digits, dots, underscores or dashes (no slashes), e.g. checkout-api"),
       )
       .optional(),
@@ -232,7 +231,9 @@ function issuePath(issue: z.core.$ZodIssue): string {
 
 function issueReason(issue: z.core.$ZodIssue, path: string): string {
   if (issue.code === "unrecognized_keys") {
-    return `unknown ${issue.keys.length === 1 ? "property" : "properties"} ${issue.keys.map((k) => `"${k}"`).join(", ")}: check the spelling against ApiKeyArgs`;
+    // Name the object the keys were found in: `unknown property ""` alone does not say where.
+    const where = issue.path.length === 0 ? "" : `"${issue.path.map(String).join(".")}": `;
+    return `${where}unknown ${issue.keys.length === 1 ? "property" : "properties"} ${issue.keys.map((k) => JSON.stringify(k)).join(", ")}: check the spelling against ApiKeyArgs`;
   }
   // Our own messages start with the quoted field; zod's fallbacks get it prefixed.
   if (
@@ -335,11 +336,6 @@ export function secretTarget(inputs: Record<string, unknown>): string {
 export function defaultSecretName(inputs: Record<string, unknown>): string {
   const project = inputs["projectName"] ?? inputs["projectId"];
   return `${DEFAULT_SECRET_PREFIX}/${String(project)}/${String(inputs["environment"])}`;
-}
-
-/** The key's real LlamaCloud name: findable by its token after a crash (DESIGN.md rotation step 1). */
-export function keyName(prefix: string | undefined, projectId: string, environment: string, token: string) {
-  return `${prefix ?? DEFAULT_KEY_PREFIX}/${projectId}/${environment}/${token}`;
 }
 
 function same(a: unknown, b: unknown): boolean {

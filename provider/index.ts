@@ -3,15 +3,11 @@
  * one Secrets Manager secret) and `ProjectKeys` (a project × environment matrix with `@pulumi/aws`
  * secrets and IAM policy documents).
  */
+
+export { DEFAULT_KEY_PREFIX } from "../llamacloud/key-name";
 export { ApiKey, type ApiKeyArgs } from "./api-key";
 export { apiKeyProvider } from "./api-key-provider";
-export {
-  type ApiKeyInputs,
-  apiKeyInputsSchema,
-  DEFAULT_KEY_PREFIX,
-  DEFAULT_SECRET_PREFIX,
-  MIN_GRACE_MS,
-} from "./args";
+export { type ApiKeyInputs, apiKeyInputsSchema, DEFAULT_SECRET_PREFIX, MIN_GRACE_MS } from "./args";
 export { CONFIG_API_KEY, CONFIG_BASE_URL, ENV_API_KEY, ENV_BASE_URL } from "./config";
 export {
   isProviderError,

@@ -5,6 +5,7 @@ import {
   type LlamaCloudClient,
   type Project,
 } from "../llamacloud";
+import { DEFAULT_KEY_PREFIX, keyName } from "../llamacloud/key-name";
 import {
   AWSCURRENT,
   createSecretStore,
@@ -24,10 +25,8 @@ import {
 import {
   type ApiKeyInputs,
   createToken,
-  DEFAULT_KEY_PREFIX,
   defaultSecretName,
   diffInputs,
-  keyName,
   LLAMACLOUD_REGION_URLS,
   parseInputs,
   recordInputs,
@@ -514,7 +513,12 @@ export async function update(_id: string, olds: Props, news: Props): Promise<{ o
     const projectId = current.payload.projectId;
     let liveName: string | null | undefined;
     if ((oldInputs["name"] ?? DEFAULT_KEY_PREFIX) !== (inputs.name ?? DEFAULT_KEY_PREFIX)) {
-      const newName = keyName(inputs.name, projectId, inputs.environment, current.versionId);
+      const newName = keyName(
+        inputs.name ?? DEFAULT_KEY_PREFIX,
+        projectId,
+        inputs.environment,
+        current.versionId,
+      );
       try {
         liveName = (await client.renameApiKey(current.payload.keyId, newName)).name;
       } catch (error) {

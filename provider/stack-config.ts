@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { KEY_PREFIX_PATTERN } from "../llamacloud/key-name";
 import { parseDuration } from "../secrets/tags";
 import { DEFAULT_SECRET_PREFIX, MIN_GRACE_MS } from "./args";
 import { ProviderError } from "./errors";
@@ -21,6 +22,14 @@ const duration = z.string({ error: "must be a duration string, e.g. 30d or 2h" }
   },
   { error: "must be a whole number and one unit (d, h, m, s), e.g. 30d, 12h, 90m or 45s" },
 );
+
+function durationMs(text: string): number | undefined {
+  try {
+    return parseDuration(text);
+  } catch {
+    return undefined;
+  }
+}
 
 const projectSchema = z
   .object({
@@ -52,11 +61,12 @@ const schemas = {
       { error: 'must be { every, grace }, e.g. { every: "30d", grace: "2h" }' },
     )
     .strict()
-    .refine((r) => parseDuration(r.grace) >= MIN_GRACE_MS, {
+    // zod still runs these when a field already failed its own check: judge only valid durations.
+    .refine((r) => (durationMs(r.grace) ?? MIN_GRACE_MS) >= MIN_GRACE_MS, {
       error: "must be at least 60s: LlamaCloud revocation can take up to a minute",
       path: ["grace"],
     })
-    .refine((r) => parseDuration(r.every) > parseDuration(r.grace), {
+    .refine((r) => (durationMs(r.every) ?? 1) > (durationMs(r.grace) ?? 0), {
       error: "must be longer than grace: the previous key must be revoked before the next rotation",
       path: ["every"],
     })
@@ -73,8 +83,8 @@ const schemas = {
     .optional(),
   keyPrefix: z
     .string()
-    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, {
-      error: "must be 1-100 letters, digits, dots, underscores or dashes",
+    .regex(KEY_PREFIX_PATTERN, {
+      error: "must be 1-100 letters, digits, dots, underscores or dashes (no slashes)",
     })
     .optional(),
 };

@@ -20,7 +20,8 @@ Environment:
 Shared flags:
   --config FILE             JSON config file (fields: secrets, schedule, concurrency, listen, prefix, baseUrl,
                             region, endpoint, passDeadline, startDelay, shutdownTimeout, logFormat); flags win
-  --prefix P                key-name prefix shared with the Pulumi provider (default llamacloud-keys)
+  --prefix P                key-name prefix for a secret whose current key's name has none of ours (a
+                            hand-made first key); others keep their own (default llamacloud-keys)
   --log-format json|pretty  log format on stderr (default: pretty on a terminal, json otherwise)
   --help                    this text
 `;
@@ -118,9 +119,13 @@ const processIo: CliIo = {
  */
 export async function main(argv: string[], io: CliIo = processIo): Promise<number> {
   const [command, ...rest] = argv;
+  // Usage errors echo what was typed; someone may have pasted a key into a flag, so scrub them.
+  const { scrub } = await import("../secrets/aws-errors");
   if (command !== "rotate" && command !== "rotator" && command !== "status") {
     io.stderr(
-      `llamacloud-keys: unknown command ${JSON.stringify(command ?? "")}; expected rotate, rotator or status\n`,
+      scrub(
+        `llamacloud-keys: unknown command ${JSON.stringify(command ?? "")}; expected rotate, rotator or status\n`,
+      ),
     );
     return 2;
   }
@@ -135,7 +140,7 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
     values = parsed.values;
   } catch (error) {
     // parseArgs names the flag: "Unknown option '--forse'".
-    io.stderr(`llamacloud-keys ${command}: ${(error as Error).message}\n\n${usage[command]}`);
+    io.stderr(scrub(`llamacloud-keys ${command}: ${(error as Error).message}\n\n${usage[command]}`));
     return 2;
   }
   if (values.help === true) {
@@ -150,7 +155,7 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
     config = loadConfig(command, values, io.env);
   } catch (error) {
     if (!isRotatorError(error, "ROTATOR_CONFIG")) throw error;
-    io.stderr(`llamacloud-keys: ${error.message}\n`);
+    io.stderr(scrub(`llamacloud-keys: ${error.message}\n`));
     return 2;
   }
 

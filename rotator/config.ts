@@ -1,10 +1,9 @@
 import { readFileSync } from "node:fs";
-import { validateDetailed } from "node-cron";
 import { z } from "zod";
+import { DEFAULT_KEY_PREFIX, KEY_PREFIX_PATTERN } from "../llamacloud/key-name";
 import { type Redacted, redacted } from "../secrets/redacted";
 import { durationSchema } from "../secrets/tags";
 import { RotatorError } from "./errors";
-import { DEFAULT_KEY_PREFIX } from "./naming";
 
 /**
  * The rotator's configuration: command-line flags, then an optional JSON config file, then the
@@ -31,7 +30,10 @@ export interface RotatorConfig {
   concurrency: number;
   /** Where the daemon serves /healthz and /metrics. */
   listen?: { host: string; port: number };
-  /** Key-name prefix; must match the provider's. */
+  /**
+   * Fallback key-name prefix: each secret's new keys take the prefix of its current key's name
+   * (`SecretState.keyPrefix`); this one only when that name is not one of ours.
+   */
   prefix: string;
   /** A pass is cut short (at a step boundary) after this long. */
   passDeadlineMs: number;
@@ -78,6 +80,8 @@ export const DEFAULTS = {
 } as const;
 
 const cronExpression = z.string().superRefine((value, ctx) => {
+  // Loaded only when a schedule is given: `rotate` and `status` rarely have one, and start faster.
+  const { validateDetailed } = require("node-cron") as typeof import("node-cron");
   const result = validateDetailed(value);
   if (!result.valid) {
     const why = result.errors.map((e) => e.message).join("; ");
@@ -112,8 +116,9 @@ const listenSchema = z.string().transform((value, ctx) => {
   return { host: (match[1] ?? match[2]) as string, port };
 });
 
-const prefixSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, {
-  error: "expected 1–64 letters, digits, dots, dashes or underscores, e.g. llamacloud-keys",
+// The provider's `name` pattern (llamacloud/key-name.ts): any prefix it names keys with is accepted here.
+const prefixSchema = z.string().regex(KEY_PREFIX_PATTERN, {
+  error: "expected 1-100 letters, digits, dots, dashes or underscores (no slashes), e.g. llamacloud-keys",
 });
 
 const baseUrlSchema = z.url({
@@ -204,7 +209,9 @@ export function loadConfig(
         "managed project (it is read from the environment only, never from flags or files)",
     });
   }
-  const baseUrl = check("LLAMA_CLOUD_BASE_URL", baseUrlSchema, nonEmpty(env.LLAMA_CLOUD_BASE_URL));
+  // Like region and endpoint below: the config file's value wins over the environment's.
+  const baseUrl =
+    file.baseUrl ?? check("LLAMA_CLOUD_BASE_URL", baseUrlSchema, nonEmpty(env.LLAMA_CLOUD_BASE_URL));
   const region = file.region ?? nonEmpty(env.AWS_REGION) ?? nonEmpty(env.AWS_DEFAULT_REGION);
   const endpoint =
     file.endpoint ??

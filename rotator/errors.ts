@@ -11,6 +11,11 @@ export const ROTATOR_ERROR_CODES = [
   "ROTATOR_CONFIG",
   /** The secret is not tagged `llamacloud-keys:managed=true`, or lacks its project/environment tags. */
   "ROTATOR_UNMANAGED",
+  /**
+   * Not a failure: the secret is managed but has no AWSCURRENT version yet (its `ApiKey` has not
+   * written the first key). A pass reports it as skipped; only `readSecretState` throws it.
+   */
+  "ROTATOR_NO_KEY_YET",
   /** The `llamacloud-keys:grace` tag is below the 60 s floor. */
   "ROTATOR_GRACE_TOO_SHORT",
   /** The secret's payload disagrees with its tags or with the rotator's LlamaCloud host. */

@@ -29,7 +29,7 @@ export {
 } from "./events";
 export { attachLogger, describeEvent, type LogFormat, type LoggerOptions } from "./log";
 export { createMetrics, type RotatorMetrics } from "./metrics";
-export { DEFAULT_KEY_PREFIX, keyName, keyNamePrefix, rotationToken, versionIdFromKeyName } from "./naming";
+export { rotationToken } from "./naming";
 export {
   classifyKeys,
   type KeyStanding,
@@ -41,18 +41,27 @@ export {
 } from "./plan";
 export { describePlan, processSecret, type SecretOptions, type SecretResult } from "./rotation";
 export { type RunOnceDeps, type RunOnceResult, runOnce } from "./run-once";
+export { newSecretView, type SecretView } from "./secret-view";
 export type { RotatorDeps } from "./services";
 export {
   DEFAULT_GRACE_MS,
   GRACE_FLOOR_MS,
+  type InspectOptions,
+  inspectSecret,
   MAX_ATTEMPTS,
+  type NewKeyTemplate,
+  NO_KEY_YET,
+  newKeyTemplate,
   PROMOTE_WITHIN_MS,
   type RotationContext,
   readPolicy,
   readSecretState,
   type SecretPolicy,
+  type SecretReading,
   type SecretState,
   STAGING_WINDOW_MS,
+  secretKeyPrefixes,
+  versionIdOfKey,
 } from "./state";
 export { collectStatus, formatStatus, type SecretStatus } from "./status";
 export {

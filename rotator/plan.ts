@@ -1,7 +1,6 @@
 import type { ApiKeyInfo } from "../llamacloud/schemas";
 import { isRotatorError, RotatorError } from "./errors";
 import type { RevokeReason } from "./events";
-import { versionIdFromKeyName } from "./naming";
 import {
   dueAt,
   isLive,
@@ -11,6 +10,7 @@ import {
   type SecretState,
   STAGING_WINDOW_MS,
   type VersionView,
+  versionIdOfKey,
 } from "./state";
 
 /**
@@ -25,8 +25,6 @@ export interface PlanOptions {
   force?: boolean;
   /** Revoke displaced keys now instead of after grace (a leaked key). */
   revokeNow?: boolean;
-  /** Key-name prefix. */
-  prefix: string;
   /** The unshifted wall clock (see `RotationContext.wallNow`); `now` when unset. */
   wallNow?: number;
 }
@@ -45,7 +43,7 @@ export type KeyStanding =
   | { kind: "in-flight"; versionId: string; until: number }
   /** Named after a version whose value is not ours: left alone, with a warning. */
   | { kind: "unknown"; versionId: string; why: string }
-  /** Not named by llamacloud-keys for this secret: never touched. */
+  /** Not named by llamacloud-keys for this secret (see `SecretState.knownPrefixes`): never touched. */
   | { kind: "foreign" };
 
 export interface ClassifiedKey {
@@ -53,9 +51,13 @@ export interface ClassifiedKey {
   standing: KeyStanding;
 }
 
-/** Classifies every live key of the project against the secret's versions. */
-export function classifyKeys(state: SecretState, prefix: string, wallNow: number): ClassifiedKey[] {
-  const { policy, current, pending, previous } = state;
+/**
+ * Classifies every live key of the project against the secret's versions. A key not held by a
+ * labelled version is this secret's only if its name parses to the secret's project, environment
+ * and one of its known prefixes (`SecretState.knownPrefixes`); every other key is `foreign`.
+ */
+export function classifyKeys(state: SecretState, wallNow: number): ClassifiedKey[] {
+  const { current, pending, previous } = state;
   const displacedAt = revokeAt(state);
   const byVersion = new Map<string, VersionView>();
   for (const view of [current, pending, previous, ...state.retired.values()]) {
@@ -74,7 +76,7 @@ export function classifyKeys(state: SecretState, prefix: string, wallNow: number
     if (previous?.payload?.keyId === key.id) {
       return { key, standing: { kind: "displaced", versionId: previous.versionId, revokeAt: displacedAt } };
     }
-    const versionId = versionIdFromKeyName(key.name, prefix, policy.projectId, policy.environment);
+    const versionId = versionIdOfKey(state, key.name);
     if (versionId === undefined) return { key, standing: { kind: "foreign" } };
     const view = byVersion.get(versionId);
     if (view !== undefined) {
@@ -157,7 +159,7 @@ export function planSecret(state: SecretState, options: PlanOptions, now: number
   const { policy, current, pending } = state;
   const revokeNow = options.revokeNow === true;
   const wallNow = options.wallNow ?? now;
-  const classified = classifyKeys(state, options.prefix, wallNow);
+  const classified = classifyKeys(state, wallNow);
   const plan: SecretPlan = {
     secretArn: policy.arn,
     projectId: policy.projectId,

@@ -8,7 +8,7 @@ export function formatResults(result: RunOnceResult, dryRun: boolean): string {
     lines.push("No managed secrets (none tagged llamacloud-keys:managed=true).");
   }
   for (const r of result.results) {
-    const head = r.ok ? (dryRun ? "plan" : "ok  ") : "FAIL";
+    const head = !r.ok ? "FAIL" : r.skipped !== undefined ? "skip" : dryRun ? "plan" : "ok  ";
     lines.push(`${head} ${r.arn ?? r.secretId}`);
     for (const action of r.actions) lines.push(`       ${action}`);
     if (r.error !== undefined) {
@@ -18,8 +18,10 @@ export function formatResults(result: RunOnceResult, dryRun: boolean): string {
     }
   }
   const failed = result.results.filter((r) => !r.ok).length;
+  const skipped = result.results.filter((r) => r.skipped !== undefined).length;
   lines.push(
-    `${dryRun ? "Dry run: nothing was changed. " : ""}${result.results.length} secret(s), ${failed} failed, ${result.durationMs} ms` +
+    `${dryRun ? "Dry run: nothing was changed. " : ""}${result.results.length} secret(s), ${failed} failed, ` +
+      `${skipped > 0 ? `${skipped} skipped, ` : ""}${result.durationMs} ms` +
       (result.abandoned ? " (cut short by the deadline or a shutdown)" : ""),
   );
   return `${lines.join("\n")}\n`;

@@ -1,7 +1,19 @@
+import type { SecretVersionInfo } from "../secrets/store";
 import { errorCode, errorMessage, isRotatorError, RotatorError } from "./errors";
 import type { StepName } from "./events";
 import { type PlannedRevocation, planSecret, type SecretPlan } from "./plan";
-import { dueAt, type RotationContext, readSecretState, type SecretState } from "./state";
+import { newSecretView, type SecretView } from "./secret-view";
+import {
+  dueAt,
+  type InspectOptions,
+  inspectSecret,
+  NO_KEY_YET,
+  newKeyTemplate,
+  type RotationContext,
+  readSecretState,
+  type SecretReading,
+  type SecretState,
+} from "./state";
 import {
   abandonPending,
   createSecret,
@@ -17,7 +29,9 @@ import {
 /**
  * One secret, one pass: the orchestration around the steps.
  *
- * 1. guard: read the secret (tags, payload, versions) and the project's live keys;
+ * 1. guard: read the secret (tags, payload, versions) and the project's live keys; a managed secret
+ *    with no AWSCURRENT yet (`ProjectKeys` tags it before its `ApiKey` writes the first key) is
+ *    skipped, untouched and not a failure;
  * 2. an interrupted rotation (AWSPENDING present) is finished, or abandoned if too old to promote;
  * 3. revokePrevious: displaced keys whose grace has passed (all of them with `revokeNow`);
  * 4. a new rotation, when due (AWSCURRENT's creation date + `rotate-every`) or forced, unless the
@@ -25,10 +39,14 @@ import {
  * 5. with `revokeNow`, the key just displaced is revoked at once;
  * 6. sweepOrphans: keys named like ours that no served version holds.
  *
- * Every decision comes from `plan.ts`, re-derived from fresh state after each phase that changed
- * something, so this function and `--dry-run` cannot disagree. Nothing here remembers anything
- * between passes: Secrets Manager is the only state, which is why a daemon that was down catches up
- * at its first pass and a crash anywhere is resumed by the next one.
+ * Every decision comes from `plan.ts`, re-derived after each phase that changed something, so this
+ * function and `--dry-run` cannot disagree. Within the pass, what was read is carried from step to
+ * step in a {@link SecretView} (payloads are read once, labels are updated with the pass's own
+ * moves), and Secrets Manager is read again only where an act needs a fresh view: before staging,
+ * inside each write, before promoting, before every revocation, and before the last phase revokes
+ * anything (see `secret-view.ts`). Nothing here remembers anything between passes: Secrets Manager
+ * is the only state, which is why a daemon that was down catches up at its first pass and a crash
+ * anywhere is resumed by the next one.
  */
 
 export interface SecretOptions {
@@ -47,6 +65,11 @@ export interface SecretResult {
   projectId?: string;
   environment?: string;
   ok: boolean;
+  /**
+   * Set when the secret was left alone on purpose, not a failure (`ok` stays true), e.g.
+   * `no key yet (the provider has not written it)`.
+   */
+  skipped?: string;
   /** What was done (or, in a dry run, would be done), in order, one short line each. */
   actions: string[];
   /** True when a new version was promoted to AWSCURRENT in this pass. */
@@ -77,15 +100,18 @@ export async function processSecret(
       lastStep = event.step;
     }
   }
+  const view = newSecretView();
   try {
-    state = await read(ctx, secretId);
-    Object.assign(result, {
-      arn: state.policy.arn,
-      projectId: state.policy.projectId,
-      environment: state.policy.environment,
-    });
+    const first = await guard(ctx, secretId, view);
+    const policy = first.kind === "state" ? first.state.policy : first.policy;
+    Object.assign(result, { arn: policy.arn, projectId: policy.projectId, environment: policy.environment });
+    if (first.kind === "no-key-yet") {
+      result.skipped = NO_KEY_YET;
+      result.actions.push(`skipped: ${NO_KEY_YET}`);
+      return result;
+    }
+    state = first.state;
     const planOptions = {
-      prefix: ctx.prefix,
       force: options.force === true,
       revokeNow: options.revokeNow === true,
     };
@@ -115,7 +141,12 @@ export async function processSecret(
         });
       }
       if (action === "abandon") {
-        await abandonPending(ctx, state.policy, { versionId, ...(keyId === undefined ? {} : { keyId }) });
+        await abandonPending(
+          ctx,
+          state.policy,
+          { versionId, ...(keyId === undefined ? {} : { keyId }) },
+          view,
+        );
         result.actions.push(`abandoned stale pending version ${versionId} (${why})`);
       } else {
         ctx.events.emit("rotation:started", {
@@ -125,12 +156,13 @@ export async function processSecret(
           reason: "interrupted",
         });
         const t0 = performance.now();
-        const tested = await testSecret(ctx, target);
-        const finished = await finishSecret(ctx, target, {
-          keyId: tested.keyId,
-          previousKeyId: state.current.payload.keyId,
-          startedAt: t0,
-        });
+        const tested = await testSecret(ctx, target, view);
+        const finished = await finishSecret(
+          ctx,
+          target,
+          { keyId: tested.keyId, previousKeyId: state.current.payload.keyId, startedAt: t0 },
+          view,
+        );
         result.rotated = finished.promoted;
         finishedInterrupted = true;
         result.actions.push(
@@ -139,14 +171,15 @@ export async function processSecret(
             : `finished interrupted rotation: version ${versionId} (key ${tested.keyId}) is AWSCURRENT`,
         );
       }
-      state = await read(ctx, state.policy.arn);
+      // Rare, and what follows may start a rotation: plan from fresh labels and versions.
+      state = await read(ctx, state.policy.arn, { view });
       plan = decide(state, { force: planOptions.force && !finishedInterrupted });
     }
 
     // 3. Displaced keys whose grace has passed (before a rotation: they may be what blocks it).
     const due = byStep(plan.revocations, "revokePrevious");
     if (due.length > 0) {
-      await revokePrevious(ctx, state.policy, due);
+      await revokePrevious(ctx, state.policy, due, view);
       result.actions.push(
         ...due.map((r) => `revoked key ${r.keyId} of version ${r.versionId} (${r.reason})`),
       );
@@ -165,22 +198,20 @@ export async function processSecret(
         attempt: decision.attempt,
       });
       const t0 = performance.now();
-      const staged = await createSecret(ctx, target, {
-        organizationId: state.current.payload.organizationId,
-        baseUrl: state.current.payload.baseUrl,
-      });
+      const staged = await createSecret(ctx, target, newKeyTemplate(state), view);
       await setSecret(ctx, target);
-      const tested = await testSecret(ctx, target);
+      const tested = await testSecret(ctx, target, view);
       let finished: Awaited<ReturnType<typeof finishSecret>>;
       try {
-        finished = await finishSecret(ctx, target, {
-          keyId: tested.keyId,
-          previousKeyId: state.current.payload.keyId,
-          startedAt: t0,
-        });
+        finished = await finishSecret(
+          ctx,
+          target,
+          { keyId: tested.keyId, previousKeyId: state.current.payload.keyId, startedAt: t0 },
+          view,
+        );
       } catch (error) {
         if (isRotatorError(error, "ROTATOR_PENDING_STALE")) {
-          await abandonPending(ctx, state.policy, { versionId: decision.token, keyId: staged.keyId });
+          await abandonPending(ctx, state.policy, { versionId: decision.token, keyId: staged.keyId }, view);
         }
         throw error;
       }
@@ -192,15 +223,25 @@ export async function processSecret(
       result.actions.push(`no rotation: ${decision.why}`);
     }
 
-    // 5 and 6: with fresh state when anything changed.
+    // 5 and 6: re-planned when anything changed, from what the pass knows and the live keys listed
+    // afresh; re-read from Secrets Manager first if that plan revokes anything.
     if (result.rotated || due.length > 0 || finishedInterrupted) {
-      state = await read(ctx, state.policy.arn);
+      const known = {
+        description: view.description ?? state.description,
+        versions: knownVersions(state, view),
+      };
+      state = await read(ctx, state.policy.arn, { view, known });
       plan = decide(state, { force: false });
+      if (finalRevocations(plan, options.revokeNow === true && result.rotated).length > 0) {
+        // Everything afresh, values included: see SecretView on values that were rewritten.
+        state = await read(ctx, state.policy.arn, {});
+        plan = decide(state, { force: false });
+      }
     }
     if (options.revokeNow === true && result.rotated) {
       const now = byStep(plan.revocations, "revokePrevious");
       if (now.length > 0) {
-        await revokePrevious(ctx, state.policy, now);
+        await revokePrevious(ctx, state.policy, now, view);
         result.actions.push(
           ...now.map((r) => `revoked key ${r.keyId} of version ${r.versionId} (revoke-now)`),
         );
@@ -208,7 +249,7 @@ export async function processSecret(
     }
     const orphans = byStep(plan.revocations, "sweepOrphans");
     if (orphans.length > 0) {
-      await sweepOrphans(ctx, state.policy, orphans);
+      await sweepOrphans(ctx, state.policy, orphans, view);
       result.actions.push(
         ...orphans.map((r) => `revoked orphaned key ${r.keyId} (named after version ${r.versionId})`),
       );
@@ -255,18 +296,56 @@ export async function processSecret(
   }
 }
 
-async function read(ctx: RotationContext, secretId: string): Promise<SecretState> {
-  return runStep(ctx, secretId, "guard", async () => {
-    const state = await readSecretState(ctx, secretId);
-    return {
-      value: state,
-      outcome:
-        `AWSCURRENT is version ${state.current.versionId} (key ${state.current.payload.keyId})` +
-        (state.pending === undefined ? "" : `; AWSPENDING is version ${state.pending.versionId}`),
-      versionId: state.current.versionId,
-      keyId: state.current.payload.keyId,
-    };
+/** The pass's first read: the secret's state, or `no-key-yet`. */
+async function guard(ctx: RotationContext, secretId: string, view: SecretView): Promise<SecretReading> {
+  return runStep<SecretReading>(ctx, secretId, "guard", async () => {
+    const reading = await inspectSecret(ctx, secretId, { view });
+    if (reading.kind === "no-key-yet") return { value: reading, outcome: `skipped: ${NO_KEY_YET}` };
+    return { value: reading, ...guardOutcome(reading.state) };
   });
+}
+
+/** A re-read after a phase that changed something: the secret holds a key by now. */
+async function read(ctx: RotationContext, secretId: string, options: InspectOptions): Promise<SecretState> {
+  return runStep(ctx, secretId, "guard", async () => {
+    const state = await readSecretState(ctx, secretId, options);
+    return { value: state, ...guardOutcome(state) };
+  });
+}
+
+/**
+ * The secret's versions as this pass knows them: those listed at the guard plus those it wrote, with
+ * the view's labels. A version another writer added since is missed, which is safe: a key named
+ * after it looks either in flight (left alone) or orphaned, and a plan that revokes anything is
+ * re-made from a fresh read first.
+ */
+function knownVersions(state: SecretState, view: SecretView): SecretVersionInfo[] {
+  const labels = view.description?.versionIdsToStages ?? state.description.versionIdsToStages;
+  const versions = state.versions.map((v) => ({ ...v, stages: labels[v.versionId] ?? [] }));
+  const listed = new Set(versions.map((v) => v.versionId));
+  for (const [versionId, stages] of Object.entries(labels)) {
+    if (listed.has(versionId)) continue;
+    const createdDate = view.payloads.get(versionId)?.createdDate ?? new Date(0);
+    versions.push({ versionId, stages, createdDate });
+  }
+  return versions;
+}
+
+/** What the last phase (revoke-now, sweepOrphans) would revoke under this plan. */
+function finalRevocations(plan: SecretPlan, revokeNowAfterRotation: boolean): PlannedRevocation[] {
+  return plan.revocations.filter((r) =>
+    r.step === "sweepOrphans" ? true : revokeNowAfterRotation && r.step === "revokePrevious",
+  );
+}
+
+function guardOutcome(state: SecretState) {
+  return {
+    outcome:
+      `AWSCURRENT is version ${state.current.versionId} (key ${state.current.payload.keyId})` +
+      (state.pending === undefined ? "" : `; AWSPENDING is version ${state.pending.versionId}`),
+    versionId: state.current.versionId,
+    keyId: state.current.payload.keyId,
+  };
 }
 
 function byStep(revocations: PlannedRevocation[], step: PlannedRevocation["step"]): PlannedRevocation[] {

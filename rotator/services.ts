@@ -1,4 +1,5 @@
-import { createLlamaCloudClient, type LlamaCloudClient } from "../llamacloud/client";
+import type { LlamaCloudClient, LlamaCloudClientOptions } from "../llamacloud/client";
+import { resolveClientOptions } from "../llamacloud/client-options";
 import { createSecretStore, type SecretStore } from "../secrets/store";
 import type { RotatorConfig } from "./config";
 import { RotatorEmitter } from "./events";
@@ -35,7 +36,7 @@ export function buildServices(config: RotatorConfig, deps: RotatorDeps = {}): Se
   try {
     client =
       deps.client ??
-      createLlamaCloudClient({
+      lazyLlamaCloudClient({
         apiKey: config.llamaCloud.apiKey,
         ...(config.llamaCloud.baseUrl === undefined ? {} : { baseUrl: config.llamaCloud.baseUrl }),
         userAgent: "llamacloud-keys-rotator",
@@ -58,6 +59,40 @@ export function buildServices(config: RotatorConfig, deps: RotatorDeps = {}): Se
     async close() {
       if (deps.client === undefined) await client.close();
       if (deps.store === undefined) store.close();
+    },
+  };
+}
+
+/**
+ * A LlamaCloud client whose HTTP machinery (undici, the response schemas) is loaded on its first
+ * call, not at start: a daemon whose passes find nothing to rotate never pays for it. The options
+ * are still checked here, so a bad key or URL fails at start as before.
+ */
+function lazyLlamaCloudClient(options: LlamaCloudClientOptions): LlamaCloudClient {
+  const { baseUrl } = resolveClientOptions(options);
+  let loaded: LlamaCloudClient | undefined;
+  const client = (): LlamaCloudClient => {
+    if (loaded === undefined) {
+      const { createLlamaCloudClient } =
+        require("../llamacloud/client") as typeof import("../llamacloud/client");
+      loaded = createLlamaCloudClient(options);
+    }
+    return loaded;
+  };
+  return {
+    baseUrl,
+    createApiKey: (input) => client().createApiKey(input),
+    findApiKeysByName: (input) => client().findApiKeysByName(input),
+    listApiKeys: (input) => client().listApiKeys(input),
+    renameApiKey: (id, name) => client().renameApiKey(id, name),
+    deleteApiKey: (id) => client().deleteApiKey(id),
+    resolveProject: (input) => client().resolveProject(input),
+    getProject: (id) => client().getProject(id),
+    getCurrentProject: () => client().getCurrentProject(),
+    listOrganizations: () => client().listOrganizations(),
+    withApiKey: (key) => client().withApiKey(key),
+    close: async () => {
+      await loaded?.close();
     },
   };
 }

@@ -1,4 +1,5 @@
 import type { LlamaCloudClient } from "../llamacloud/client";
+import { parseKeyName } from "../llamacloud/key-name";
 import type { ApiKeyInfo } from "../llamacloud/schemas";
 import { isSecretsError } from "../secrets/errors";
 import type { SecretPayload } from "../secrets/payload";
@@ -13,7 +14,8 @@ import {
 import { readManagementTags, TAG_ENVIRONMENT, TAG_GRACE, TAG_MANAGED, TAG_PROJECT_ID } from "../secrets/tags";
 import { RotatorError } from "./errors";
 import type { RotatorEmitter } from "./events";
-import { rotationToken, versionIdFromKeyName } from "./naming";
+import { rotationToken } from "./naming";
+import { readVersion, refreshView, type SecretView } from "./secret-view";
 
 /**
  * What one secret looks like to the rotator, read from Secrets Manager (versions, labels, tags,
@@ -57,7 +59,10 @@ export interface RotationContext {
    * when unset.
    */
   wallNow?: () => number;
-  /** Key-name prefix (`llamacloud-keys` unless configured). */
+  /**
+   * The configured key-name prefix (`--prefix`, `llamacloud-keys` unless configured). Only a
+   * fallback: each secret's keys keep the prefix its own key names carry (see {@link SecretState.keyPrefix}).
+   */
   prefix: string;
   /** Aborted by the pass deadline or a shutdown: the rotation stops at the next step boundary. */
   signal?: AbortSignal;
@@ -101,6 +106,88 @@ export interface SecretState {
   retired: Map<string, VersionView>;
   /** The rotator user's live keys in the secret's project. */
   liveKeys: ApiKeyInfo[];
+  /**
+   * The key-name prefix new keys of this secret get: the prefix of the AWSCURRENT key's name (see
+   * {@link secretKeyPrefixes}), the configured one only when that name is not one of ours.
+   */
+  keyPrefix: string;
+  /**
+   * Every prefix this secret's own keys are known to carry. A key is this secret's iff its name
+   * parses (`llamacloud/key-name.ts`) to the secret's project and environment and one of these.
+   */
+  knownPrefixes: ReadonlySet<string>;
+}
+
+/** What a new version's payload and key name copy from the secret's current state. */
+export interface NewKeyTemplate {
+  organizationId: string | null;
+  baseUrl: string;
+  /** The prefix of the new key's name: {@link SecretState.keyPrefix}. */
+  keyPrefix: string;
+}
+
+/** The {@link NewKeyTemplate} of the secret's next key. */
+export function newKeyTemplate(state: SecretState): NewKeyTemplate {
+  return {
+    organizationId: state.current.payload.organizationId,
+    baseUrl: state.current.payload.baseUrl,
+    keyPrefix: state.keyPrefix,
+  };
+}
+
+/**
+ * The key-name prefixes of one secret. Each `ApiKey` resource may name its keys with its own prefix
+ * (its `name`), so the rotator takes the prefix from the secret itself rather than from `--prefix`:
+ * - for new keys: the prefix of the AWSCURRENT key's live name in LlamaCloud (the provider renames
+ *   the key in place when `name` changes; the payload, being immutable, keeps the old name), else
+ *   of the payload's `keyName`, else, when neither parses to this project and environment (a
+ *   hand-made first key), the configured prefix;
+ * - known: that prefix plus the prefixes of every name the labelled versions' keys carry (payload
+ *   and live), so keys named before a rename are still recognised. The configured prefix is known
+ *   only as the fallback: another secret for the same project and environment may use it, and its
+ *   keys must never look like this secret's orphans.
+ */
+export function secretKeyPrefixes(
+  configured: string,
+  policy: Pick<SecretPolicy, "projectId" | "environment">,
+  liveKeys: readonly ApiKeyInfo[],
+  current: SecretPayload,
+  others: readonly (SecretPayload | undefined)[] = [],
+): { keyPrefix: string; knownPrefixes: Set<string> } {
+  const ownPrefix = (name: string | null | undefined): string | undefined => {
+    const parts = parseKeyName(name);
+    return parts !== undefined &&
+      parts.projectId === policy.projectId &&
+      parts.environment === policy.environment
+      ? parts.prefix
+      : undefined;
+  };
+  const liveName = (keyId: string) => liveKeys.find((key) => key.id === keyId)?.name;
+  const keyPrefix = ownPrefix(liveName(current.keyId)) ?? ownPrefix(current.keyName) ?? configured;
+  const knownPrefixes = new Set([keyPrefix]);
+  for (const payload of [current, ...others]) {
+    if (payload === undefined) continue;
+    for (const name of [payload.keyName, liveName(payload.keyId)]) {
+      const prefix = ownPrefix(name);
+      if (prefix !== undefined) knownPrefixes.add(prefix);
+    }
+  }
+  return { keyPrefix, knownPrefixes };
+}
+
+/**
+ * The version id a key name carries when the name is this secret's (see
+ * {@link SecretState.knownPrefixes}); undefined for every other name, which is never touched.
+ */
+export function versionIdOfKey(
+  state: Pick<SecretState, "policy" | "knownPrefixes">,
+  name: string | null,
+): string | undefined {
+  const parts = parseKeyName(name);
+  if (parts === undefined) return undefined;
+  const { projectId, environment } = state.policy;
+  if (parts.projectId !== projectId || parts.environment !== environment) return undefined;
+  return state.knownPrefixes.has(parts.prefix) ? parts.token : undefined;
 }
 
 /**
@@ -151,13 +238,63 @@ export function readPolicy(description: SecretDescription): SecretPolicy {
   };
 }
 
+/** How a managed secret with no AWSCURRENT version is reported (`rotate` and `status`). */
+export const NO_KEY_YET = "no key yet (the provider has not written it)";
+
+/**
+ * What the guard found: the secret's state, or a managed secret whose first key has not been
+ * written yet. `ProjectKeys` creates and tags the secret before its `ApiKey` writes the first
+ * version, so a pass may run in between; there is nothing to rotate or sweep, and nothing is wrong.
+ */
+export type SecretReading =
+  | { kind: "state"; state: SecretState }
+  | { kind: "no-key-yet"; policy: SecretPolicy };
+
+/**
+ * Everything the rotator needs to know about one secret ({@link inspectSecret}), where the secret
+ * must hold a key: a managed secret with no AWSCURRENT version throws ROTATOR_NO_KEY_YET.
+ */
+export async function readSecretState(
+  ctx: RotationContext,
+  secretId: string,
+  options: InspectOptions = {},
+): Promise<SecretState> {
+  const reading = await inspectSecret(ctx, secretId, options);
+  if (reading.kind === "state") return reading.state;
+  const { arn } = reading.policy;
+  throw new RotatorError(
+    "ROTATOR_NO_KEY_YET",
+    `Secret ${arn} has no AWSCURRENT version: ${NO_KEY_YET}. The rotator leaves it alone until \`pulumi up\` ` +
+      "(its ApiKey resource) writes the first key.",
+    { secretId: arn, step: "guard" },
+  );
+}
+
+export interface InspectOptions {
+  /** What the pass has read so far: its payloads are reused (and new ones added), its description replaced. */
+  view?: SecretView;
+  /**
+   * Labels and versions the pass already knows (its own writes applied), used instead of reading
+   * them (DescribeSecret, ListSecretVersionIds); the live keys are still listed afresh. For planning
+   * only: every act the plan leads to re-checks Secrets Manager (see `secret-view.ts`).
+   */
+  known?: { description: SecretDescription; versions: SecretVersionInfo[] };
+}
+
 /**
  * Everything the rotator needs to know about one secret: the template's guard (DescribeSecret, the
- * AWSCURRENT value must be our payload) plus the other labelled versions, the version list and the
- * live keys. Throws (nothing written) when the secret cannot be rotated safely.
+ * AWSCURRENT value must be our payload) plus the other labelled versions, the version list, the
+ * live keys and the secret's key-name prefixes; `no-key-yet` for a managed secret with no
+ * AWSCURRENT version. Throws (nothing written) when the secret cannot be rotated safely.
  */
-export async function readSecretState(ctx: RotationContext, secretId: string): Promise<SecretState> {
-  const description = await ctx.store.describe(secretId);
+export async function inspectSecret(
+  ctx: RotationContext,
+  secretId: string,
+  options: InspectOptions = {},
+): Promise<SecretReading> {
+  const { view, known } = options;
+  const description = known?.description ?? (await ctx.store.describe(secretId));
+  refreshView(view, description);
   if (description.deletedDate !== undefined) {
     throw new RotatorError(
       "ROTATOR_UNMANAGED",
@@ -169,16 +306,10 @@ export async function readSecretState(ctx: RotationContext, secretId: string): P
   const policy = readPolicy(description);
   const arn = description.arn;
   const currentId = description.currentVersionId;
-  if (currentId === undefined) {
-    throw new RotatorError(
-      "ROTATOR_UNMANAGED",
-      `Secret ${arn} has no AWSCURRENT version, so there is no key to rotate. Create its first key with ` +
-        "`pulumi up` (the ApiKey resource) before the rotator manages it.",
-      { secretId: arn, step: "guard" },
-    );
-  }
+  // Nothing read, nothing written: no payload to check, no key to rotate, no prefix to sweep by.
+  if (currentId === undefined) return { kind: "no-key-yet", policy };
   // The template's guard: the current value must be readable and ours (throws SECRET_MALFORMED_PAYLOAD).
-  const currentReading = await ctx.store.readPayload(arn, { versionId: currentId });
+  const currentReading = await readVersion(ctx, arn, currentId, view);
   const payload = currentReading.payload;
   if (payload.projectId !== policy.projectId || payload.environment !== policy.environment) {
     throw new RotatorError(
@@ -199,13 +330,13 @@ export async function readSecretState(ctx: RotationContext, secretId: string): P
     );
   }
 
-  const versions = await ctx.store.listVersions(arn);
+  const versions = known?.versions ?? (await ctx.store.listVersions(arn));
   const created = new Map(versions.map((v) => [v.versionId, v.createdDate]));
-  const view = async (versionId: string | undefined): Promise<VersionView | undefined> => {
+  const versionView = async (versionId: string | undefined): Promise<VersionView | undefined> => {
     if (versionId === undefined) return undefined;
     const stages = description.versionIdsToStages[versionId] ?? [];
     try {
-      const reading = await ctx.store.readPayload(arn, { versionId });
+      const reading = await readVersion(ctx, arn, versionId, view);
       return { versionId, stages, createdDate: reading.createdDate, payload: reading.payload };
     } catch (error) {
       // Another tool's value under AWSPENDING/AWSPREVIOUS: report it, decide without it.
@@ -220,18 +351,22 @@ export async function readSecretState(ctx: RotationContext, secretId: string): P
   };
   const pendingId = description.pendingVersionId;
   const previousId = description.previousVersionId;
-  const pending = await view(pendingId);
-  const previous = previousId === currentId ? undefined : await view(previousId);
+  const pending = await versionView(pendingId);
+  const previous = previousId === currentId ? undefined : await versionView(previousId);
   const liveKeys = await ctx.client.listApiKeys({ projectId: policy.projectId });
+  const prefixes = secretKeyPrefixes(ctx.prefix, policy, liveKeys, payload, [
+    pending?.payload,
+    previous?.payload,
+  ]);
 
   // Unlabelled versions that a live key of ours is named after: did they hold that key?
   const retired = new Map<string, VersionView>();
   const labelled = new Set([currentId, pendingId, previousId]);
   for (const key of liveKeys) {
-    const versionId = versionIdFromKeyName(key.name, ctx.prefix, policy.projectId, policy.environment);
+    const versionId = versionIdOfKey({ policy, knownPrefixes: prefixes.knownPrefixes }, key.name);
     if (versionId === undefined || labelled.has(versionId) || retired.has(versionId)) continue;
     if (!created.has(versionId)) continue;
-    const retiredView = await view(versionId);
+    const retiredView = await versionView(versionId);
     if (retiredView !== undefined) retired.set(versionId, retiredView);
   }
 
@@ -247,10 +382,12 @@ export async function readSecretState(ctx: RotationContext, secretId: string): P
     },
     retired,
     liveKeys,
+    keyPrefix: prefixes.keyPrefix,
+    knownPrefixes: prefixes.knownPrefixes,
   };
   if (pending !== undefined) state.pending = pending;
   if (previous !== undefined) state.previous = previous;
-  return state;
+  return { kind: "state", state };
 }
 
 /** When the key displaced by the current version may be revoked (see {@link STAGING_WINDOW_MS}). */

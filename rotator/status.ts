@@ -4,7 +4,7 @@ import { errorCode, errorMessage } from "./errors";
 import { planSecret } from "./plan";
 import { mapBounded } from "./run-once";
 import { buildServices, type RotatorDeps } from "./services";
-import { dueAt, isLive, readSecretState, revokeAt } from "./state";
+import { dueAt, inspectSecret, isLive, NO_KEY_YET, revokeAt } from "./state";
 
 /**
  * `llamacloud-keys status`: each managed secret's rotation state, read-only. Everything comes from
@@ -22,6 +22,8 @@ export interface SecretStatus {
   previous?: { versionId: string; keyId?: string; live: boolean; revokeAt?: string };
   /** An interrupted rotation (AWSPENDING present) and what the next pass does with it. */
   interrupted?: { versionId: string; keyId?: string; stagedAt: string; action: string };
+  /** Set when the next pass leaves the secret alone, not a failure: `no key yet (the provider has not written it)`. */
+  skipped?: string;
   /** What the next pass would do. */
   next: string;
   error?: { code: string; message: string };
@@ -38,9 +40,21 @@ export async function collectStatus(
       config.secrets.length > 0 ? config.secrets : (await ctx.store.listManagedSecrets()).map((s) => s.arn);
     return await mapBounded(ids, config.concurrency, async (id): Promise<SecretStatus> => {
       try {
-        const state = await readSecretState(ctx, id);
+        const reading = await inspectSecret(ctx, id);
+        if (reading.kind === "no-key-yet") {
+          const { policy } = reading;
+          return {
+            arn: policy.arn,
+            name: policy.name,
+            projectId: policy.projectId,
+            environment: policy.environment,
+            skipped: NO_KEY_YET,
+            next: `skipped: ${NO_KEY_YET}`,
+          };
+        }
+        const { state } = reading;
         const now = ctx.now();
-        const plan = planSecret(state, { prefix: ctx.prefix, wallNow: Date.now() }, now);
+        const plan = planSecret(state, { wallNow: Date.now() }, now);
         const { current, previous, pending, policy } = state;
         const status: SecretStatus = {
           arn: policy.arn,
@@ -108,6 +122,11 @@ export function formatStatus(statuses: SecretStatus[], now: number): string {
       continue;
     }
     lines.push(`  project      ${s.projectId}   environment ${s.environment}`);
+    if (s.skipped !== undefined) {
+      // No current key: no age, no due time, no previous key to speak of.
+      lines.push(`  next pass    ${s.next}`, "");
+      continue;
+    }
     if (s.current !== undefined) {
       lines.push(
         `  current      key ${s.current.keyId} (${s.current.key}), version ${s.current.versionId}, ${age(s.current.ageMs)} old`,

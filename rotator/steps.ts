@@ -1,14 +1,23 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { CreatedApiKey } from "../llamacloud";
 import { isLlamaCloudError } from "../llamacloud/errors";
+import { keyName } from "../llamacloud/key-name";
 import type { ApiKeyInfo } from "../llamacloud/schemas";
 import { isSecretsError } from "../secrets/errors";
 import { redactKey, type SecretPayloadInput } from "../secrets/payload";
 import { AWSPENDING } from "../secrets/store";
 import { RotatorError } from "./errors";
 import type { RevokeReason, StepName } from "./events";
-import { keyName } from "./naming";
-import { PROMOTE_WITHIN_MS, type RotationContext, type SecretPolicy } from "./state";
+import {
+  describeSecret,
+  notePromoted,
+  noteStaged,
+  noteUnstaged,
+  readVersion,
+  refreshView,
+  type SecretView,
+} from "./secret-view";
+import { type NewKeyTemplate, PROMOTE_WITHIN_MS, type RotationContext, type SecretPolicy } from "./state";
 
 /**
  * The rotation, step by step, shaped like the AWS rotation Lambda templates
@@ -19,6 +28,10 @@ import { PROMOTE_WITHIN_MS, type RotationContext, type SecretPolicy } from "./st
  *   resumes where the crash happened;
  * - works on one deterministic token (see `naming.ts`), so two rotators racing on one secret
  *   converge on one version;
+ * - takes an optional {@link SecretView}: what the pass already read of the secret. The
+ *   orchestration (`rotation.ts`) passes one so that a rotation reads each label set and payload
+ *   once; run alone (as after a crash, or in tests) a step reads for itself. Either way the checks
+ *   that guard an irreversible act read Secrets Manager at that moment (see `secret-view.ts`);
  * - emits `rotation:step` begin/end events (`createSecret: minted key … for version …`).
  *
  * Where LlamaCloud forces a difference from the template, the step's doc says so.
@@ -94,6 +107,10 @@ function abortReason(signal: AbortSignal): string {
  * of. Such a key can never be stored, so it is revoked, but only after our own key is safely in the
  * version: until then it may be a concurrent rotator's, about to be written.
  *
+ * The key is named `<prefix>/<projectId>/<environment>/<token>` with the secret's own prefix
+ * (`template.keyPrefix`, from its current key's name), not the rotator's `--prefix`: a secret whose
+ * `ApiKey` sets `name` keeps that prefix across rotations.
+ *
  * Safe to re-run: the version is written with `ClientRequestToken = token`. If another rotator
  * wrote a different key under the same token first (SECRET_TOKEN_CONFLICT), the key minted here is
  * revoked and the winner's version is adopted: the secret is rotated once.
@@ -101,15 +118,20 @@ function abortReason(signal: AbortSignal): string {
 export async function createSecret(
   ctx: RotationContext,
   target: RotationTarget,
-  template: { organizationId: string | null; baseUrl: string },
+  template: NewKeyTemplate,
+  view?: SecretView,
 ): Promise<StagedKey> {
   const { policy, token } = target;
   const arn = policy.arn;
   return runStep(ctx, arn, "createSecret", async () => {
+    // Always fresh, view or not: the guard's labels and version list are two calls, not one
+    // snapshot, so another rotator may have staged a version (under another token) in between.
+    // Starting a second rotation on top of it would leave a key no label holds.
     const description = await ctx.store.describe(arn);
+    refreshView(view, description);
     const labels = description.versionIdsToStages[token] ?? [];
     if (description.currentVersionId === token || labels.includes(AWSPENDING)) {
-      const staged = await stagedKey(ctx, arn, token, "resumed");
+      const staged = await stagedKey(ctx, arn, token, "resumed", view);
       return {
         value: staged,
         outcome: `adopted key ${staged.keyId} already staged in version ${token}`,
@@ -126,9 +148,9 @@ export async function createSecret(
       );
     }
 
-    const name = keyName(ctx.prefix, policy.projectId, policy.environment, token);
+    const name = keyName(template.keyPrefix, policy.projectId, policy.environment, token);
     const leftovers = await ctx.client.findApiKeysByName({ projectId: policy.projectId, name });
-    const created = await mint(ctx, arn, policy.projectId, name, leftovers);
+    const created = await mint(ctx, arn, policy.projectId, name, leftovers, view);
     const payload: SecretPayloadInput = {
       format: 1,
       apiKey: created.secret,
@@ -142,17 +164,24 @@ export async function createSecret(
     };
 
     try {
-      await ctx.store.writeVersion(arn, { token, payload, stage: AWSPENDING });
+      await ctx.store.writeVersion(arn, {
+        token,
+        payload,
+        stage: AWSPENDING,
+        ...verifiedCurrent(view),
+      });
+      noteStaged(view, token);
     } catch (error) {
       if (isSecretsError(error, "SECRET_TOKEN_CONFLICT")) {
         // Another rotator got there first: ours never reached the secret, so no reader has it.
-        await revokeKey(ctx, { arn, keyId: created.key.id, versionId: token, reason: "lost-race" });
+        await revokeKey(ctx, { arn, keyId: created.key.id, versionId: token, reason: "lost-race" }, view);
         const after = await ctx.store.describe(arn);
+        refreshView(view, after);
         if (
           after.currentVersionId === token ||
           (after.versionIdsToStages[token] ?? []).includes(AWSPENDING)
         ) {
-          const staged = await stagedKey(ctx, arn, token, "adopted-concurrent");
+          const staged = await stagedKey(ctx, arn, token, "adopted-concurrent", view);
           return {
             value: staged,
             outcome: `another rotator staged key ${staged.keyId} in version ${token} first; revoked ours (${created.key.id})`,
@@ -186,7 +215,7 @@ export async function createSecret(
 
     // Our key is in the version; the leftovers named after this token can never be stored.
     for (const leftover of leftovers) {
-      await revokeKey(ctx, { arn, keyId: leftover.id, versionId: token, reason: "orphan" });
+      await revokeKey(ctx, { arn, keyId: leftover.id, versionId: token, reason: "orphan" }, view);
     }
     const staged: StagedKey = {
       versionId: token,
@@ -217,6 +246,7 @@ async function mint(
   projectId: string,
   name: string,
   known: ApiKeyInfo[],
+  view: SecretView | undefined,
 ): Promise<CreatedApiKey> {
   const seen = new Set(known.map((key) => key.id));
   let last: unknown;
@@ -230,7 +260,7 @@ async function mint(
       for (const key of found) {
         if (seen.has(key.id)) continue;
         seen.add(key.id);
-        await revokeKey(ctx, { arn, keyId: key.id, reason: "orphan" });
+        await revokeKey(ctx, { arn, keyId: key.id, reason: "orphan" }, view);
       }
     }
   }
@@ -243,13 +273,22 @@ async function mint(
   );
 }
 
+/** The AWSCURRENT version whose payload the view holds (read and parsed in this pass), if any. */
+function verifiedCurrent(view: SecretView | undefined): { verifiedCurrentVersionId?: string } {
+  const currentId = view?.description?.currentVersionId;
+  return currentId !== undefined && view?.payloads.has(currentId)
+    ? { verifiedCurrentVersionId: currentId }
+    : {};
+}
+
 async function stagedKey(
   ctx: RotationContext,
   arn: string,
   versionId: string,
   how: StagedKey["how"],
+  view: SecretView | undefined,
 ): Promise<StagedKey> {
-  const reading = await ctx.store.readPayload(arn, { versionId });
+  const reading = await readVersion(ctx, arn, versionId, view);
   const staged: StagedKey = {
     versionId,
     keyId: reading.payload.keyId,
@@ -294,15 +333,22 @@ export async function setSecret(ctx: RotationContext, target: RotationTarget): P
  * sweep revokes), and ROTATOR_TEST_FAILED is thrown. AWSCURRENT is untouched. Transient failures
  * (429, 5xx, timeouts, after the client's retries) leave AWSPENDING in place for the next run.
  *
+ * The key tested is read back from the version (GetSecretValue), so what passes is what readers
+ * will get.
+ *
  * Safe to re-run: it reads and changes nothing but the pending version.
  */
-export async function testSecret(ctx: RotationContext, target: RotationTarget): Promise<{ keyId: string }> {
+export async function testSecret(
+  ctx: RotationContext,
+  target: RotationTarget,
+  view?: SecretView,
+): Promise<{ keyId: string }> {
   const { policy, token } = target;
   const arn = policy.arn;
   return runStep(ctx, arn, "testSecret", async () => {
-    const description = await ctx.store.describe(arn);
+    const description = await describeSecret(ctx, arn, view);
     if (description.currentVersionId === token) {
-      const reading = await ctx.store.readPayload(arn, { versionId: token });
+      const reading = await readVersion(ctx, arn, token, view);
       const keyId = reading.payload.keyId;
       return {
         value: { keyId },
@@ -314,7 +360,7 @@ export async function testSecret(ctx: RotationContext, target: RotationTarget): 
     if (!(description.versionIdsToStages[token] ?? []).includes(AWSPENDING)) {
       throw notPending(arn, token, "testSecret");
     }
-    const reading = await ctx.store.readPayload(arn, { versionId: token });
+    const reading = await readVersion(ctx, arn, token, view);
     const keyId = reading.payload.keyId;
     const started = performance.now();
     const delays = ctx.testRetryDelaysMs ?? DEFAULT_TEST_RETRY_DELAYS_MS;
@@ -342,7 +388,8 @@ export async function testSecret(ctx: RotationContext, target: RotationTarget): 
     }
     if (refusal !== undefined) {
       await ctx.store.removeStage(arn, AWSPENDING, token);
-      await revokeKey(ctx, { arn, keyId, versionId: token, reason: "test-failed" });
+      noteUnstaged(view, AWSPENDING, token);
+      await revokeKey(ctx, { arn, keyId, versionId: token, reason: "test-failed" }, view);
       throw new RotatorError(
         "ROTATOR_TEST_FAILED",
         `testSecret: pending key ${keyId} (version ${token} of ${arn}) does not work for project ${policy.projectId}: ` +
@@ -377,14 +424,21 @@ export async function finishSecret(
   ctx: RotationContext,
   target: RotationTarget,
   keys: { keyId: string; previousKeyId?: string; startedAt?: number },
+  view?: SecretView,
 ): Promise<{ promoted: boolean; previousVersionId?: string }> {
   const { policy, token } = target;
   const arn = policy.arn;
   return runStep<{ promoted: boolean; previousVersionId?: string }>(ctx, arn, "finishSecret", async () => {
+    // Always fresh, view or not: another run may have abandoned the version since (its test failed
+    // there, its key revoked), and an abandoned version must never become AWSCURRENT.
     const description = await ctx.store.describe(arn);
+    refreshView(view, description);
     const pendingHere = (description.versionIdsToStages[token] ?? []).includes(AWSPENDING);
     if (description.currentVersionId === token) {
-      if (pendingHere) await ctx.store.removeStage(arn, AWSPENDING, token);
+      if (pendingHere) {
+        await ctx.store.removeStage(arn, AWSPENDING, token);
+        noteUnstaged(view, AWSPENDING, token);
+      }
       return {
         value: { promoted: false },
         outcome: pendingHere ? "already promoted; cleared the leftover AWSPENDING label" : "already promoted",
@@ -395,7 +449,7 @@ export async function finishSecret(
     if (!pendingHere) throw notPending(arn, token, "finishSecret");
     // GetSecretValue's CreatedDate, not ListSecretVersionIds': moto reports one date for every
     // version in the list.
-    const pending = await ctx.store.readPayload(arn, { versionId: token });
+    const pending = await readVersion(ctx, arn, token, view);
     const waited = (ctx.wallNow ?? Date.now)() - pending.createdDate.getTime();
     if (waited > PROMOTE_WITHIN_MS) {
       throw new RotatorError(
@@ -407,7 +461,9 @@ export async function finishSecret(
       );
     }
     const previousVersionId = description.currentVersionId;
-    await ctx.store.promote(arn, token);
+    // The description just read serves promote too; the move is conditional on AWSCURRENT's holder.
+    await ctx.store.promote(arn, token, { known: description });
+    notePromoted(view, token);
     ctx.events.emit("rotation:promoted", {
       secretArn: arn,
       versionId: token,
@@ -445,12 +501,13 @@ export async function revokePrevious(
   ctx: RotationContext,
   policy: SecretPolicy,
   revocations: Revocation[],
+  view?: SecretView,
 ): Promise<number> {
   if (revocations.length === 0) return 0;
   return runStep(ctx, policy.arn, "revokePrevious", async () => {
     let revoked = 0;
     for (const revocation of revocations) {
-      if (await revokeKey(ctx, { arn: policy.arn, ...revocation })) revoked += 1;
+      if (await revokeKey(ctx, { arn: policy.arn, ...revocation }, view)) revoked += 1;
     }
     return {
       value: revoked,
@@ -461,19 +518,22 @@ export async function revokePrevious(
 
 /**
  * sweepOrphans: revoke keys named like this secret's but held by no version that a reader could
- * have been served: leftovers of crashed creates and lost races. Keys not named by llamacloud-keys
- * for this project and environment are never touched (the plan does not offer them).
+ * have been served: leftovers of crashed creates (the rotator's, or the Pulumi provider's create
+ * that died between minting and writing), and lost races. Keys not named by llamacloud-keys for
+ * this project, environment and one of the secret's key-name prefixes are never touched (the plan
+ * does not offer them).
  */
 export async function sweepOrphans(
   ctx: RotationContext,
   policy: SecretPolicy,
   revocations: Revocation[],
+  view?: SecretView,
 ): Promise<number> {
   if (revocations.length === 0) return 0;
   return runStep(ctx, policy.arn, "sweepOrphans", async () => {
     let revoked = 0;
     for (const revocation of revocations) {
-      if (await revokeKey(ctx, { arn: policy.arn, ...revocation })) revoked += 1;
+      if (await revokeKey(ctx, { arn: policy.arn, ...revocation }, view)) revoked += 1;
     }
     return { value: revoked, outcome: `revoked ${revoked} orphaned key(s)` };
   });
@@ -488,16 +548,17 @@ export async function abandonPending(
   ctx: RotationContext,
   policy: SecretPolicy,
   pending: { versionId: string; keyId?: string },
+  view?: SecretView,
 ): Promise<void> {
   await runStep(ctx, policy.arn, "abandonPending", async () => {
     await ctx.store.removeStage(policy.arn, AWSPENDING, pending.versionId);
+    noteUnstaged(view, AWSPENDING, pending.versionId);
     if (pending.keyId !== undefined) {
-      await revokeKey(ctx, {
-        arn: policy.arn,
-        keyId: pending.keyId,
-        versionId: pending.versionId,
-        reason: "stale-pending",
-      });
+      await revokeKey(
+        ctx,
+        { arn: policy.arn, keyId: pending.keyId, versionId: pending.versionId, reason: "stale-pending" },
+        view,
+      );
     }
     return {
       value: undefined,
@@ -512,13 +573,18 @@ export async function abandonPending(
  * Revokes one key, after checking with Secrets Manager, at this moment, that neither AWSCURRENT nor
  * AWSPENDING holds it (an operator may have rolled back since the plan was made). Returns false,
  * with a warning, when it refuses. A key LlamaCloud no longer knows counts as revoked.
+ *
+ * Labels and values are always read afresh, view or not (the view only gets the fresh labels): this
+ * check is what stands between a stale plan and a revoked AWSCURRENT key.
  */
 export async function revokeKey(
   ctx: RotationContext,
   input: { arn: string; keyId: string; versionId?: string; reason: RevokeReason },
+  view?: SecretView,
 ): Promise<boolean> {
   const { arn, keyId } = input;
   const description = await ctx.store.describe(arn);
+  refreshView(view, description);
   for (const [label, versionId] of [
     ["AWSCURRENT", description.currentVersionId],
     ["AWSPENDING", description.pendingVersionId],

@@ -63,6 +63,7 @@ export {
   type ListManagedSecretsOptions,
   type ManagedSecretSummary,
   type PayloadReading,
+  type PromoteOptions,
   resolveStoreLocation,
   type SecretDescription,
   type SecretStore,

@@ -117,11 +117,28 @@ export interface WriteVersionInput {
    * secret on purpose). Without it such a write throws SECRET_MALFORMED_PAYLOAD.
    */
   allowForeignCurrent?: boolean;
+  /**
+   * The id of an AWSCURRENT version the caller has already read and found to hold our payload. If
+   * that version is still AWSCURRENT when the write is checked, its value is not read again:
+   * versions are immutable, so it still holds what the caller validated.
+   */
+  verifiedCurrentVersionId?: string;
+}
+
+export interface PromoteOptions {
+  /**
+   * A DescribeSecret the caller already holds (e.g. the one it just read to decide to promote), used
+   * instead of reading one. A stale one cannot misplace AWSCURRENT: the label is moved with
+   * `RemoveFromVersionId` set to its holder in `known`, which Secrets Manager refuses unless that
+   * version still holds it, and a refusal is checked against a fresh DescribeSecret as usual.
+   */
+  known?: SecretDescription;
 }
 
 export interface SecretVersionInfo {
   versionId: string;
   stages: string[];
+  /** ListSecretVersionIds' date: wrong on moto (the time of the call); see {@link SecretStore.listVersions}. */
   createdDate: Date;
 }
 
@@ -177,12 +194,21 @@ export interface SecretStore {
   /**
    * Moves AWSCURRENT to `versionId` (Secrets Manager moves AWSPREVIOUS to the version it left), then
    * removes AWSPENDING from `versionId` if it is there. Re-runnable: on a version that is already
-   * AWSCURRENT it only clears AWSPENDING, or does nothing.
+   * AWSCURRENT it only clears AWSPENDING, or does nothing. See {@link PromoteOptions.known}.
    */
-  promote(secretId: string, versionId: string): Promise<void>;
+  promote(secretId: string, versionId: string, options?: PromoteOptions): Promise<void>;
   /** Removes `stage` from `versionId`; a no-op when it is not there. AWSCURRENT cannot be removed, only moved ({@link promote}). */
   removeStage(secretId: string, stage: string, versionId: string): Promise<void>;
-  /** ListSecretVersionIds with deprecated (unlabelled) versions, all pages. */
+  /**
+   * ListSecretVersionIds with deprecated (unlabelled) versions, all pages.
+   *
+   * `createdDate` is the server's `CreatedDate` of each version, and is only as good as the server:
+   * on moto (5.x, the Secrets Manager our tests run against) it is the time of the
+   * ListSecretVersionIds call, the same for every version and different on every call, so the list
+   * cannot order, age or compare versions there. Use it for ids and labels; use
+   * {@link readPayload}'s `createdDate` (GetSecretValue's, right on both) for decisions such as
+   * due-ness, grace and staleness.
+   */
   listVersions(secretId: string): Promise<SecretVersionInfo[]>;
   /**
    * CreateSecret without a value (the first PutSecretValue makes the first version). Throws
@@ -439,7 +465,11 @@ export function createSecretStore(options: SecretStoreOptions = {}): SecretStore
       throw conflict(secretId, description.arn, token);
     }
     const currentId = description.currentVersionId;
-    if (currentId !== undefined && input.allowForeignCurrent !== true) {
+    if (
+      currentId !== undefined &&
+      input.allowForeignCurrent !== true &&
+      currentId !== input.verifiedCurrentVersionId
+    ) {
       // Never bury someone else's value under ours: the AWSCURRENT value must be our payload.
       const current = await getValue(secretId, { versionId: currentId }, sensitive);
       const checked =
@@ -502,8 +532,15 @@ export function createSecretStore(options: SecretStoreOptions = {}): SecretStore
     );
   }
 
-  async function promote(secretId: string, versionId: string): Promise<void> {
-    let description = await describeLive(secretId, "UpdateSecretVersionStage");
+  async function promote(secretId: string, versionId: string, options: PromoteOptions = {}): Promise<void> {
+    const known = options.known;
+    let description = known ?? (await describeLive(secretId, "UpdateSecretVersionStage"));
+    if (known?.deletedDate !== undefined) {
+      throw new SecretScheduledForDeletionError(
+        scheduledForDeletionMessage(secretId, "UpdateSecretVersionStage", known.deletedDate),
+        { secretId, deletedDate: known.deletedDate },
+      );
+    }
     if (!(versionId in description.versionIdsToStages)) {
       throw new SecretNotFoundError(
         `promote: secret ${description.arn} has no labelled version ${versionId}; write it (AWSPENDING) before promoting it.`,
@@ -520,7 +557,9 @@ export function createSecretStore(options: SecretStoreOptions = {}): SecretStore
         description = await describe(secretId);
         if (description.currentVersionId !== versionId) throw error;
       }
-      description = await describe(secretId);
+      // Moving AWSCURRENT leaves AWSPENDING where it was: a known view still says whether it is
+      // there, and removeLabel checks a refusal against a fresh one.
+      if (known === undefined) description = await describe(secretId);
     }
     if (description.versionIdsToStages[versionId]?.includes(AWSPENDING)) {
       await removeLabel(secretId, AWSPENDING, versionId);

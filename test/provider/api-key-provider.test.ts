@@ -123,6 +123,25 @@ describe("check", () => {
     `);
   });
 
+  test("check names the object holding an unknown property and counts a project name's length in characters", async () => {
+    const reasons = async (news: Record<string, unknown>) =>
+      ((await provider.check({}, news)).failures ?? []).map((f) => f.reason);
+    expect(
+      await reasons({
+        projectName: "search",
+        environment: "prod",
+        rotation: { every: "30d", grace: "2h", "": 1 },
+      }),
+    ).toMatchInlineSnapshot(`
+      [
+        ""rotation": unknown property "": check the spelling against ApiKeyArgs",
+      ]
+    `);
+    // 3,000 emoji are 6,000 UTF-16 units; LlamaCloud (pydantic) counts 3,000 characters.
+    expect(await reasons({ projectName: "🔑".repeat(3000), environment: "prod" })).toEqual([]);
+    expect(await reasons({ projectName: "🔑".repeat(3001), environment: "prod" })).toHaveLength(1);
+  });
+
   test("cross-field rules: one project reference, secretId excludes creation options, grace ≥ 60s", async () => {
     const reasons = async (news: Record<string, unknown>) =>
       ((await provider.check({}, news)).failures ?? []).map((f) => f.reason);

@@ -5,9 +5,9 @@ import { join } from "node:path";
 import { inject } from "vitest";
 import { createLlamaCloudClient, type LlamaCloudClient } from "../../llamacloud";
 import { type EmulatorHandle, startEmulator } from "../../llamacloud/emulator";
+import { DEFAULT_KEY_PREFIX, keyName, parseKeyName } from "../../llamacloud/key-name";
 import type { RotatorConfig } from "../../rotator/config";
 import { RotatorEmitter, type RotatorEventName, type RotatorEvents } from "../../rotator/events";
-import { DEFAULT_KEY_PREFIX, keyName, keyNamePrefix } from "../../rotator/naming";
 import type { RotationContext } from "../../rotator/state";
 import { redacted } from "../../secrets/redacted";
 import { createSecretStore, type SecretStore } from "../../secrets/store";
@@ -118,27 +118,30 @@ export interface ManagedSecret {
   environment: string;
   initialVersionId: string;
   initialKeyId: string;
+  /** The prefix of its keys' names (the `ApiKey`'s `name`). */
+  keyPrefix: string;
+}
+
+export interface ManagedSecretOptions {
+  environment?: string;
+  rotateEvery?: string;
+  grace?: string;
+  project?: "default" | "search";
+  /** The `ApiKey`'s `name`: the prefix of its keys' names (default `llamacloud-keys`). */
+  keyPrefix?: string;
 }
 
 /**
- * A managed secret as `pulumi up` leaves it: a key minted in the emulator, named
- * `<prefix>/<project>/<env>/<version id>`, written as the first (AWSCURRENT) version, tags set.
+ * A managed secret as `ProjectKeys` leaves it before its `ApiKey` has written anything: tagged,
+ * no version. The project and environment are resolved as {@link createManagedSecret} does.
  */
-export async function createManagedSecret(
+export async function createTaggedSecret(
   world: World,
-  options: {
-    environment?: string;
-    rotateEvery?: string;
-    grace?: string;
-    project?: "default" | "search";
-  } = {},
-): Promise<ManagedSecret> {
+  options: ManagedSecretOptions = {},
+): Promise<{ arn: string; projectId: string; environment: string }> {
   const project = world.emulator.projects.find((p) => p.name === (options.project ?? "default"));
   if (project === undefined) throw new Error("the emulator has no such project");
   const environment = options.environment ?? `env-${randomUUID().slice(0, 8)}`;
-  const versionId = randomUUID();
-  const name = keyName(DEFAULT_KEY_PREFIX, project.id, environment, versionId);
-  const { key, secret } = await world.client.createApiKey({ projectId: project.id, name });
   const { arn } = await world.store.createSecret({
     name: `llamacloud-keys/test/${environment}`,
     tags: managementTags({
@@ -148,6 +151,22 @@ export async function createManagedSecret(
       ...(options.grace === undefined ? {} : { grace: options.grace }),
     }),
   });
+  return { arn, projectId: project.id, environment };
+}
+
+/**
+ * A managed secret as `pulumi up` leaves it: a key minted in the emulator, named
+ * `<prefix>/<project>/<env>/<version id>`, written as the first (AWSCURRENT) version, tags set.
+ */
+export async function createManagedSecret(
+  world: World,
+  options: ManagedSecretOptions = {},
+): Promise<ManagedSecret> {
+  const { arn, projectId, environment } = await createTaggedSecret(world, options);
+  const keyPrefix = options.keyPrefix ?? DEFAULT_KEY_PREFIX;
+  const versionId = randomUUID();
+  const name = keyName(keyPrefix, projectId, environment, versionId);
+  const { key, secret } = await world.client.createApiKey({ projectId, name });
   await world.store.writeVersion(arn, {
     token: versionId,
     stage: "AWSCURRENT",
@@ -156,14 +175,14 @@ export async function createManagedSecret(
       apiKey: secret,
       keyId: key.id,
       keyName: name,
-      projectId: project.id,
+      projectId,
       organizationId: world.emulator.organizationId,
       environment,
       baseUrl: world.emulator.url,
       createdAt: new Date().toISOString(),
     },
   });
-  return { arn, projectId: project.id, environment, initialVersionId: versionId, initialKeyId: key.id };
+  return { arn, projectId, environment, initialVersionId: versionId, initialKeyId: key.id, keyPrefix };
 }
 
 /** Labels → version, and the key each labelled version holds. */
@@ -188,12 +207,20 @@ export async function labelledKeys(
   return { current, ...(previous ? { previous } : {}), ...(pending ? { pending } : {}) };
 }
 
-/** Live emulator keys named for this secret (prefix/project/environment). */
+/** Live emulator keys named for this secret (its prefix, project and environment). */
 export function liveNamedKeys(world: World, secret: ManagedSecret): string[] {
-  const prefix = keyNamePrefix(DEFAULT_KEY_PREFIX, secret.projectId, secret.environment);
   return world.emulator.state
     .allKeys()
-    .filter((k) => k.live && k.projectId === secret.projectId && (k.name ?? "").startsWith(prefix))
+    .filter((k) => {
+      const parts = parseKeyName(k.name);
+      return (
+        k.live &&
+        k.projectId === secret.projectId &&
+        parts?.prefix === secret.keyPrefix &&
+        parts.projectId === secret.projectId &&
+        parts.environment === secret.environment
+      );
+    })
     .map((k) => k.id)
     .sort();
 }

@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { processSecret } from "../../rotator/rotation";
-import { STAGING_WINDOW_MS } from "../../rotator/state";
+import { newKeyTemplate, STAGING_WINDOW_MS } from "../../rotator/state";
+import { createSecretStore } from "../../secrets/store";
 import { TAG_GRACE } from "../../secrets/tags";
+import { motoCredentials } from "../harness/moto";
 import {
   createManagedSecret,
   eventsOf,
@@ -58,6 +60,57 @@ describe("a rotation against the emulator and moto", () => {
     expect(ctx.log.findIndex((e) => e.event === "rotation:tested")).toBeLessThan(
       ctx.log.findIndex((e) => e.event === "rotation:promoted"),
     );
+  });
+
+  it("a rotation reads each label set and payload once: 10 Secrets Manager calls, the re-checks before staging, promoting and revoking still fresh", async () => {
+    const secret = await createManagedSecret(world, { rotateEvery: "1h", grace: "60s" });
+    const calls: string[] = [];
+    const store = createSecretStore({
+      endpoint: world.motoEndpoint,
+      credentials: motoCredentials,
+      region: world.region,
+      maxAttempts: 1,
+      onCall: (call) => calls.push(call.operation),
+    });
+    try {
+      const rotated = await processSecret(
+        rotationContext(world, { store, now: () => Date.now() + 2 * HOUR }),
+        secret.arn,
+      );
+      expect(rotated).toMatchObject({ ok: true, rotated: true });
+      // Guard: DescribeSecret, AWSCURRENT's value, the version list. createSecret: a fresh label
+      // check (no other rotation staged?), the write's own (token taken?), then the write.
+      // testSecret: the staged value, read back. finishSecret: a fresh label check (still
+      // AWSPENDING?), then the two label moves.
+      expect(calls).toEqual([
+        "DescribeSecret",
+        "GetSecretValue",
+        "ListSecretVersionIds",
+        "DescribeSecret",
+        "DescribeSecret",
+        "PutSecretValue",
+        "GetSecretValue",
+        "DescribeSecret",
+        "UpdateSecretVersionStage",
+        "UpdateSecretVersionStage",
+      ]);
+
+      // Past grace, the revocation still asks Secrets Manager who holds what right before revoking.
+      calls.length = 0;
+      const revoked = await processSecret(
+        // Half an hour on: past the staging window and the 60 s grace, not yet due again.
+        rotationContext(world, { store, now: () => Date.now() + HOUR / 2 }),
+        secret.arn,
+      );
+      expect(revoked).toMatchObject({ ok: true, rotated: false });
+      expect(revoked.actions).toEqual([
+        expect.stringMatching(/^revoked key .* \(grace-passed\)$/),
+        expect.stringMatching(/^no rotation: not due until /),
+      ]);
+      expect(calls.filter((op) => op === "DescribeSecret")).toHaveLength(2);
+    } finally {
+      store.close();
+    }
   });
 
   it("a pending key that fails its test is revoked and AWSPENDING cleared; AWSCURRENT is untouched (invariant 2)", async () => {
@@ -143,8 +196,11 @@ describe("a rotation against the emulator and moto", () => {
   it("--dry-run reports the plan and changes nothing in Secrets Manager or LlamaCloud", async () => {
     const secret = await createManagedSecret(world, { rotateEvery: "1h" });
     const ctx = rotationContext(world, { now: () => Date.now() + 2 * HOUR });
+    // Ids and labels only: on moto, listVersions' createdDate is the time of the call (secrets/store.ts).
+    const versions = async () =>
+      (await world.store.listVersions(secret.arn)).map((v) => [v.versionId, v.stages]);
     const before = {
-      versions: await world.store.listVersions(secret.arn),
+      versions: await versions(),
       keys: world.emulator.state.allKeys(),
       creates: world.emulator.requests("POST /api/v1/api-keys").length,
       deletes: world.emulator.requests("DELETE /api/v1/api-keys/:id").length,
@@ -158,7 +214,7 @@ describe("a rotation against the emulator and moto", () => {
     expect(result.actions.join("\n")).toMatch(
       /would then revoke the displaced key .* at once \(revoke-now\)/,
     );
-    expect(await world.store.listVersions(secret.arn)).toEqual(before.versions);
+    expect(await versions()).toEqual(before.versions);
     expect(world.emulator.state.allKeys()).toEqual(before.keys);
     expect(world.emulator.requests("POST /api/v1/api-keys")).toHaveLength(before.creates);
     expect(world.emulator.requests("DELETE /api/v1/api-keys/:id")).toHaveLength(before.deletes);
@@ -266,11 +322,7 @@ describe("a rotation against the emulator and moto", () => {
     const { nextToken } = await import("../../rotator/state");
     const state = await readSecretState(ctx, secret.arn);
     const { token } = nextToken(state);
-    const staged = await createSecret(
-      ctx,
-      { policy: state.policy, token },
-      { organizationId: world.emulator.organizationId, baseUrl: world.emulator.url },
-    );
+    const staged = await createSecret(ctx, { policy: state.policy, token }, newKeyTemplate(state));
     // Ten minutes later on the wall clock: too old to promote. (The clock returns to real time
     // once it is abandoned, so the fresh attempt is staged and promoted "at once".)
     const wall = { offsetMs: 10 * 60_000 };

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { processSecret } from "../../rotator/rotation";
-import { nextToken, readSecretState } from "../../rotator/state";
+import { newKeyTemplate, nextToken, readSecretState } from "../../rotator/state";
 import { createSecret, finishSecret, revokePrevious, setSecret, testSecret } from "../../rotator/steps";
 import {
   createManagedSecret,
@@ -29,7 +29,7 @@ describe("every step is re-runnable (invariant 4)", () => {
     const ctx = rotationContext(world);
     const state = await readSecretState(ctx, secret.arn);
     const target = { policy: state.policy, token: nextToken(state).token };
-    const template = { organizationId: world.emulator.organizationId, baseUrl: world.emulator.url };
+    const template = newKeyTemplate(state);
     const snapshot = async () => ({
       labels: await labelledKeys(world, secret.arn),
       versions: (await world.store.listVersions(secret.arn)).map((v) => [v.versionId, v.stages]),

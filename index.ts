@@ -15,8 +15,10 @@ const settings = parseStackConfig((key) => config.get(key));
 
 const secretArns: Record<string, pulumi.Output<string>> = {};
 const redactedKeys: Record<string, pulumi.Output<string>> = {};
-let readerPolicies: pulumi.Output<Record<string, string>> | undefined;
-let rotatorPolicy: pulumi.Output<string> | undefined;
+/** The IAM policy documents `ProjectKeys` makes: stack outputs in that mode only (see the end). */
+let policies:
+  | { readerPolicies: pulumi.Output<Record<string, string>>; rotatorPolicy: pulumi.Output<string> }
+  | undefined;
 
 if (settings.useProjectKeys) {
   // Loaded only when asked for: @pulumi/aws is large, and the default mode does not need it.
@@ -34,8 +36,7 @@ if (settings.useProjectKeys) {
     secretArns[pair] = key.secretArn;
     redactedKeys[pair] = key.redactedKey;
   }
-  readerPolicies = keys.readerPolicies;
-  rotatorPolicy = keys.rotatorPolicy;
+  policies = { readerPolicies: keys.readerPolicies, rotatorPolicy: keys.rotatorPolicy };
 } else {
   for (const project of settings.projects) {
     const label = (project.name ?? project.id)!;
@@ -58,4 +59,9 @@ if (settings.useProjectKeys) {
 }
 
 // Stack outputs. Secret ARN per `<project>/<environment>`: what apps and their IAM policies need.
-export { readerPolicies, redactedKeys, rotatorPolicy, secretArns };
+export { redactedKeys, secretArns };
+
+// The policies only when there are some: exported as `undefined`, they would make every `pulumi up`
+// and `preview` warn "Undefined value (readerPolicies) will not show as a stack output". An `export`
+// cannot be conditional, so they are added to the CommonJS exports Pulumi reads the outputs from.
+if (policies !== undefined) Object.assign(module.exports, policies);

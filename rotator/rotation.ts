@@ -1,4 +1,6 @@
+import { DEFAULT_TTL_MS as READER_DEFAULT_TTL_MS } from "../secrets/reader";
 import type { SecretVersionInfo } from "../secrets/store";
+import { formatDuration, TAG_GRACE } from "../secrets/tags";
 import { errorCode, errorMessage, isRotatorError, RotatorError } from "./errors";
 import type { StepName } from "./events";
 import { type PlannedRevocation, planSecret, type SecretPlan } from "./plan";
@@ -25,6 +27,13 @@ import {
   sweepOrphans,
   testSecret,
 } from "./steps";
+
+/**
+ * Invariant 3: grace must outlast the readers' cache TTL plus LlamaCloud's revocation delay. The
+ * 60 s floor covers only the delay, since the rotator cannot know the readers' TTL; below this the
+ * rotator warns on behalf of apps that use the shipped reader's default TTL.
+ */
+const READER_SAFE_GRACE_MS = READER_DEFAULT_TTL_MS + 60_000;
 
 /**
  * One secret, one pass: the orchestration around the steps.
@@ -111,6 +120,16 @@ export async function processSecret(
       return result;
     }
     state = first.state;
+    if (policy.graceMs < READER_SAFE_GRACE_MS) {
+      ctx.events.emit("warning", {
+        secretArn: policy.arn,
+        message:
+          `grace ${formatDuration(policy.graceMs)} is shorter than the key reader's default TTL ` +
+          `(${formatDuration(READER_DEFAULT_TTL_MS)}) plus LlamaCloud's revocation delay (60s): apps reading ` +
+          `${policy.arn} with createKeyReader's defaults may still hold the old key when it is revoked. ` +
+          `Raise the ${TAG_GRACE} tag to at least ${formatDuration(READER_SAFE_GRACE_MS)}, or give the readers a shorter ttl`,
+      });
+    }
     const planOptions = {
       force: options.force === true,
       revokeNow: options.revokeNow === true,

@@ -62,6 +62,20 @@ describe("a rotation against the emulator and moto", () => {
     );
   });
 
+  it("warns when grace is shorter than the shipped reader's default TTL + revocation delay (invariant 3), and only then", async () => {
+    const short = await createManagedSecret(world, { rotateEvery: "1h", grace: "90s" });
+    const long = await createManagedSecret(world, { rotateEvery: "1h", grace: "2h" });
+    const ctx = rotationContext(world, { now: () => Date.now() + 2 * HOUR });
+
+    await processSecret(ctx, short.arn);
+    await processSecret(ctx, long.arn);
+
+    const warnings = eventsOf(ctx.log, "warning");
+    expect(warnings.map((w) => w.secretArn)).toEqual([short.arn]);
+    expect(warnings[0]?.message).toContain("grace 90s is shorter than the key reader's default TTL (5m)");
+    expect(warnings[0]?.message).toContain("at least 6m");
+  });
+
   it("a rotation reads each label set and payload once: 10 Secrets Manager calls, the re-checks before staging, promoting and revoking still fresh", async () => {
     const secret = await createManagedSecret(world, { rotateEvery: "1h", grace: "60s" });
     const calls: string[] = [];

@@ -4,7 +4,7 @@ import { schedule as cronSchedule, type ScheduledTask } from "node-cron";
 import type { RotatorConfig } from "./config";
 import type { RotatorEmitter } from "./events";
 import { createMetrics, type RotatorMetrics } from "./metrics";
-import { type RunOnceResult, runOnce } from "./run-once";
+import { type RunOnceConfig, type RunOnceResult, runOnce } from "./run-once";
 import { buildServices, type RotatorDeps } from "./services";
 
 /**
@@ -42,23 +42,8 @@ export interface DaemonHandle {
   release(): Promise<void>;
 }
 
-type DaemonConfig = Pick<
-  RotatorConfig,
-  | "schedule"
-  | "listen"
-  | "startDelayMaxMs"
-  | "shutdownTimeoutMs"
-  | "secrets"
-  | "force"
-  | "revokeNow"
-  | "dryRun"
-  | "concurrency"
-  | "prefix"
-  | "passDeadlineMs"
-  | "llamaCloud"
-  | "aws"
-  | "nowOffsetMs"
->;
+type DaemonConfig = RunOnceConfig &
+  Pick<RotatorConfig, "schedule" | "listen" | "startDelayMaxMs" | "shutdownTimeoutMs">;
 
 export async function runDaemon(config: DaemonConfig, deps: DaemonDeps = {}): Promise<DaemonHandle> {
   const services = buildServices(config as RotatorConfig, deps);

@@ -28,23 +28,23 @@ export interface RunOnceDeps extends RotatorDeps {
   signal?: AbortSignal;
 }
 
+/** What one pass reads of the configuration. */
+export type RunOnceConfig = Pick<
+  RotatorConfig,
+  | "secrets"
+  | "force"
+  | "revokeNow"
+  | "dryRun"
+  | "concurrency"
+  | "prefix"
+  | "passDeadlineMs"
+  | "llamaCloud"
+  | "aws"
+  | "nowOffsetMs"
+>;
+
 /** Runs one pass. Never throws for a secret's failure; see {@link RunOnceResult.exitCode}. */
-export async function runOnce(
-  config: Pick<
-    RotatorConfig,
-    | "secrets"
-    | "force"
-    | "revokeNow"
-    | "dryRun"
-    | "concurrency"
-    | "prefix"
-    | "passDeadlineMs"
-    | "llamaCloud"
-    | "aws"
-    | "nowOffsetMs"
-  >,
-  deps: RunOnceDeps = {},
-): Promise<RunOnceResult> {
+export async function runOnce(config: RunOnceConfig, deps: RunOnceDeps = {}): Promise<RunOnceResult> {
   const services = buildServices(config as RotatorConfig, deps);
   const passId = randomUUID().slice(0, 8);
   const started = performance.now();

@@ -3,6 +3,7 @@ import { createLlamaCloudClient, isLlamaCloudError, looksLikeFullKey } from "../
 import { defaultTimeouts, resolveClientOptions } from "../../llamacloud/client-options";
 import { apiKeySchema, createdApiKeySchema } from "../../llamacloud/schemas";
 import { redacted } from "../../secrets/redacted";
+import { fakeKey } from "../harness/fake-key";
 
 function configError(run: () => unknown): string {
   try {
@@ -85,7 +86,7 @@ describe("schemas at the boundary", () => {
     project_id: null,
     created_at: "2030-01-01T00:00:00Z",
     updated_at: null,
-    redacted_api_key: "llx-AAAAbbbbCCCCddddEEEEffffGGGGhhhhIIIIjjjjKKKKllll",
+    redacted_api_key: fakeKey("AAAAbbbbCCCCddddEEEEffffGGGGhhhhIIIIjjjjKKKKllll"),
   };
 
   it("the create response's redacted_api_key becomes a Redacted secret and a masked key", () => {

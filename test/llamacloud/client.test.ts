@@ -2,6 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createLlamaCloudClient, isLlamaCloudError, type LlamaCloudError } from "../../llamacloud";
 import { type EmulatorHandle, type FaultSpec, startEmulator } from "../../llamacloud/emulator";
 import { isRedacted } from "../../secrets/redacted";
+import { fakeKey } from "../harness/fake-key";
 import { freePort } from "../harness/ports";
 import { projectId, recordingClient } from "./fixtures";
 
@@ -392,7 +393,7 @@ describe("timeouts and transport failures", () => {
 describe("typed errors from the emulator's answers", () => {
   it("maps 401, 403, 404 and 422 to their codes", async () => {
     const { client } = recordingClient(emulator);
-    const stranger = client.withApiKey("llx-notakeynotakeynotakeynotakeynotakeynotakeynotake");
+    const stranger = client.withApiKey(fakeKey("notakey"));
     expect(await failure(stranger.listApiKeys())).toMatchObject({
       code: "LLAMACLOUD_AUTHENTICATION",
       status: 401,

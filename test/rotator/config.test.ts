@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { type CliIo, main } from "../../rotator/cli";
 import { loadConfig } from "../../rotator/config";
+import { fakeKey } from "../harness/fake-key";
 
 const env = { LLAMA_CLOUD_API_KEY: "llx-config-test-key-not-real-000000000000000000000" };
 let dir: string;
@@ -31,7 +32,7 @@ describe("LlamaCloud base URL", () => {
 });
 
 describe("usage errors never echo a key pasted into the command line", () => {
-  const pasted = "llx-PastedByMistake0123456789abcdefghijklmnopqrstuvwxyzAB";
+  const pasted = fakeKey("PastedByMistake0123456789abcdefghijklmnopqrstuvwxyzAB");
   const run = async (argv: string[]) => {
     let stderr = "";
     const io: CliIo = {

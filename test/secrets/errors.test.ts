@@ -25,10 +25,11 @@ import {
   SecretTokenConflictError,
   SecretUnavailableError,
 } from "../../secrets/errors";
+import { fakeKey } from "../harness/fake-key";
 
 const arn = "arn:aws:secretsmanager:eu-west-3:123456789012:secret:llamacloud/app/prod-AbCdEf";
 const metadata = { httpStatusCode: 400, requestId: "5f0c6a2e-req" };
-const key = "llx-AbCdEfGhIjKlMnOpQrStUvWxYz0123456789abcdWXYZ";
+const key = fakeKey("AbCdEfGhIjKlMnOpQrStUvWxYz0123456789abcdWXYZ");
 
 function sdkError<T>(
   Exception: new (opts: { message: string; $metadata: object }) => T,

@@ -3,9 +3,10 @@ import { describe, expect, test } from "vitest";
 import { isSecretsError, type MalformedPayloadError } from "../../secrets/errors";
 import { parsePayload, redactKey, redactPayload, serializePayload } from "../../secrets/payload";
 import { redacted } from "../../secrets/redacted";
+import { fakeKey } from "../harness/fake-key";
 import { makePayload } from "./fixtures";
 
-const key = "llx-AbCdEfGhIjKlMnOpQrStUvWxYz0123456789abcdWXYZ";
+const key = fakeKey("AbCdEfGhIjKlMnOpQrStUvWxYz0123456789abcdWXYZ");
 const where = {
   secretId: "arn:aws:secretsmanager:eu-west-3:123456789012:secret:app-AbCdEf",
   versionId: "v-1",

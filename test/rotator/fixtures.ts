@@ -36,7 +36,9 @@ export interface World {
 
 export async function startWorld(
   regionPrefix: string,
-  emulatorOptions: { latencyMs?: number } = {},
+  emulatorOptions: { latencyMs?: number; revocationDelayMs?: number } = {},
+  /** Secrets Manager attempts per call: 1 by default, so fault tests see each failure. */
+  storeMaxAttempts = 1,
 ): Promise<World> {
   const emulator = await startEmulator(emulatorOptions);
   const client = fastClient(emulator.url, emulator.adminKey);
@@ -46,7 +48,7 @@ export async function startWorld(
     endpoint: motoEndpoint,
     credentials: motoCredentials,
     region,
-    maxAttempts: 1,
+    maxAttempts: storeMaxAttempts,
   });
   const clock = {
     offsetMs: 0,

@@ -1,21 +1,17 @@
-import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { startEmulator } from "../../llamacloud/emulator";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseKeyName } from "../../llamacloud/key-name";
 import { RotatorEmitter, type RotatorEvents } from "../../rotator/events";
 import { type RunOnceResult, runOnce } from "../../rotator/run-once";
 import { GRACE_FLOOR_MS, STAGING_WINDOW_MS } from "../../rotator/state";
-import { createSecretStore } from "../../secrets/store";
 import { TAG_GRACE } from "../../secrets/tags";
-import { motoCredentials } from "../harness/moto";
 import {
   createManagedSecret,
   expectCurrentWorks,
-  fastClient,
   labelledKeys,
   liveNamedKeys,
   type ManagedSecret,
+  startWorld,
   testConfig,
   type World,
 } from "../rotator/fixtures";
@@ -63,26 +59,9 @@ const IN_GRACE_GAP_MS = STAGING_WINDOW_MS + GRACE_MS - 30_000;
 let world: World;
 
 beforeAll(async () => {
-  // The emulator runs in this process: the test reads its key state (revokedAt) directly.
-  const emulator = await startEmulator({ revocationDelayMs: REVOCATION_DELAY_MS });
-  const client = fastClient(emulator.url, emulator.adminKey);
-  const region = `test-zero-downtime-${randomUUID().slice(0, 8)}`;
-  const motoEndpoint = inject("motoEndpoint");
-  const store = createSecretStore({ endpoint: motoEndpoint, credentials: motoCredentials, region });
-  const clock = { offsetMs: 0, now: () => Date.now() + clock.offsetMs };
-  world = {
-    emulator,
-    client,
-    store,
-    region,
-    motoEndpoint,
-    clock,
-    async close() {
-      await client.close();
-      store.close();
-      await emulator.close();
-    },
-  };
+  // The emulator runs in this process: the test reads its key state (revokedAt) directly. The
+  // store keeps the SDK's default retries: this test is about readers, not Secrets Manager faults.
+  world = await startWorld("test-zero-downtime", { revocationDelayMs: REVOCATION_DELAY_MS }, 3);
 });
 
 afterAll(async () => {

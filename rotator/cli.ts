@@ -114,16 +114,23 @@ const processIo: CliIo = {
 };
 
 /**
+ * Usage errors echo what was typed, and someone may have pasted a key into a flag: scrub them.
+ * Loaded only on these error paths, so `--help` and a normal run pay nothing for it.
+ */
+async function scrubbed(text: string): Promise<string> {
+  const { scrub } = await import("../secrets/aws-errors");
+  return scrub(text);
+}
+
+/**
  * Runs a command. `argv[0]` is the subcommand (`rotate`, `rotator`, `status`), the rest its flags.
  * Resolves with the exit code; for `rotator`, once the daemon has stopped.
  */
 export async function main(argv: string[], io: CliIo = processIo): Promise<number> {
   const [command, ...rest] = argv;
-  // Usage errors echo what was typed; someone may have pasted a key into a flag, so scrub them.
-  const { scrub } = await import("../secrets/aws-errors");
   if (command !== "rotate" && command !== "rotator" && command !== "status") {
     io.stderr(
-      scrub(
+      await scrubbed(
         `llamacloud-keys: unknown command ${JSON.stringify(command ?? "")}; expected rotate, rotator or status\n`,
       ),
     );
@@ -140,7 +147,7 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
     values = parsed.values;
   } catch (error) {
     // parseArgs names the flag: "Unknown option '--forse'".
-    io.stderr(scrub(`llamacloud-keys ${command}: ${(error as Error).message}\n\n${usage[command]}`));
+    io.stderr(await scrubbed(`llamacloud-keys ${command}: ${(error as Error).message}\n\n${usage[command]}`));
     return 2;
   }
   if (values.help === true) {
@@ -155,7 +162,7 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
     config = loadConfig(command, values, io.env);
   } catch (error) {
     if (!isRotatorError(error, "ROTATOR_CONFIG")) throw error;
-    io.stderr(scrub(`llamacloud-keys: ${error.message}\n`));
+    io.stderr(await scrubbed(`llamacloud-keys: ${error.message}\n`));
     return 2;
   }
 

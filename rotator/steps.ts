@@ -505,10 +505,7 @@ export async function revokePrevious(
 ): Promise<number> {
   if (revocations.length === 0) return 0;
   return runStep(ctx, policy.arn, "revokePrevious", async () => {
-    let revoked = 0;
-    for (const revocation of revocations) {
-      if (await revokeKey(ctx, { arn: policy.arn, ...revocation }, view)) revoked += 1;
-    }
+    const revoked = await revokeEach(ctx, policy, revocations, view);
     return {
       value: revoked,
       outcome: `revoked ${revocations.map((r) => `key ${r.keyId} (${r.reason})`).join(", ")}`,
@@ -531,12 +528,23 @@ export async function sweepOrphans(
 ): Promise<number> {
   if (revocations.length === 0) return 0;
   return runStep(ctx, policy.arn, "sweepOrphans", async () => {
-    let revoked = 0;
-    for (const revocation of revocations) {
-      if (await revokeKey(ctx, { arn: policy.arn, ...revocation }, view)) revoked += 1;
-    }
+    const revoked = await revokeEach(ctx, policy, revocations, view);
     return { value: revoked, outcome: `revoked ${revoked} orphaned key(s)` };
   });
+}
+
+/** Revokes one key after another (each re-checked by revokeKey); resolves with how many it revoked. */
+async function revokeEach(
+  ctx: RotationContext,
+  policy: SecretPolicy,
+  revocations: Revocation[],
+  view: SecretView | undefined,
+): Promise<number> {
+  let revoked = 0;
+  for (const revocation of revocations) {
+    if (await revokeKey(ctx, { arn: policy.arn, ...revocation }, view)) revoked += 1;
+  }
+  return revoked;
 }
 
 /**

@@ -10,7 +10,7 @@ const os = require("node:os");
 const path = require("node:path");
 
 const root = path.resolve(__dirname, "..");
-const pulumiVersion = "v3.248.0";
+const pulumiVersion = "v3.276.0";
 const motoRequirements = path.join(root, "tools", "moto", "requirements.txt");
 const venv = path.join(root, ".venv");
 const toolsFile = path.join(root, ".tools.json");
@@ -36,6 +36,11 @@ function main(argv) {
     process.stdout.write(usage);
     return 0;
   }
+  const unsupported = unsupportedNode(process.versions.node);
+  if (unsupported) {
+    process.stderr.write(`setup failed: ${unsupported}\n`);
+    return 1;
+  }
   const started = Date.now();
   try {
     if (!argv.includes("--skip-npm")) step("npm packages", installNpmPackages);
@@ -56,6 +61,21 @@ function main(argv) {
     process.stderr.write(`\nsetup failed: ${message}\n`);
     return 1;
   }
+}
+
+/**
+ * Node 22 (from 22.19, undici 8's floor) and Node 24 LTS, as package.json's `engines` says. Checked
+ * before anything is installed, because npm only warns about `engines` and the failures it lets
+ * through come much later and name something else.
+ */
+function unsupportedNode(version) {
+  const [major, minor] = version.split(".").map(Number);
+  if (major === 22 && minor >= 19) return undefined;
+  if (major >= 24) return undefined;
+  return (
+    `Node ${version} is not supported: llamacloud-keys needs Node 22 (22.19 or later) or Node 24 LTS.\n` +
+    "  Install one (https://nodejs.org/en/download, or `nvm install 24`), put it first on PATH, and rerun `npm run setup`."
+  );
 }
 
 function step(name, fn) {
@@ -137,7 +157,7 @@ function installPulumi() {
   if (!go) {
     throw new SetupError(
       `the Pulumi CLI ${pulumiVersion} is needed and neither PATH nor Go can supply it.\n` +
-        `  Either install Go 1.24+ (https://go.dev/doc/install) and rerun \`npm run setup\`,\n` +
+        `  Either install Go 1.26+ (https://go.dev/doc/install) and rerun \`npm run setup\`,\n` +
         `  or install the Pulumi CLI ${pulumiVersion} (https://www.pulumi.com/docs/install/) so that \`pulumi\`\n` +
         `  and \`pulumi-language-nodejs\` are on PATH and \`pulumi version\` prints ${pulumiVersion}.`,
     );

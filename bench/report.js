@@ -12,9 +12,10 @@ const repoRoot = join(__dirname, "..");
  * A result row. `value` (in `unit`) is measured; `baseline` is measured in the same run and
  * `ratio` = value / baseline.value unless given. `target` is checked against `value` or `ratio`:
  * `{ on: "value" | "ratio", op: "<=" | ">=" | "==", limit, text }`. Targets are reported, never
- * asserted.
+ * asserted. `peers` (optional): `{ [alternative]: { value, unit } }`, the same measure for each
+ * alternative, printed as columns side by side in the README.
  */
-function row({ name, value, unit, baseline, ratio, target, detail }) {
+function row({ name, value, unit, baseline, ratio, target, detail, peers, curve }) {
   const r = { name, status: "ok", value: round(value), unit };
   if (baseline !== undefined) {
     r.baseline = { ...baseline, value: round(baseline.value) };
@@ -33,6 +34,12 @@ function row({ name, value, unit, baseline, ratio, target, detail }) {
           : measured === target.limit;
   }
   if (detail !== undefined) r.detail = detail;
+  // The same measure for each alternative a user would weigh (README's peers table): name → figure.
+  // A point of the scale curve (README's scale table): plain figures, kept as measured.
+  if (curve !== undefined) r.curve = curve;
+  if (peers !== undefined) {
+    r.peers = Object.fromEntries(Object.entries(peers).map(([k, v]) => [k, { ...v, value: round(v.value) }]));
+  }
   return r;
 }
 

@@ -20,6 +20,7 @@ const {
   benchRegion,
   installedTools,
   motoCredentials,
+  startCountingProxy,
   startEmulatorProcess,
   startMoto,
 } = require("./services");
@@ -38,6 +39,9 @@ process.on("exit", () => {
   require("node:fs").appendFileSync(process.env.BENCH_SERIALIZATIONS_FILE, serializations + "\\n");
 });
 `;
+
+/** `pulumi up --parallel`: explicit, so the bound of `up` divides by a known number. */
+const PARALLEL = 16;
 
 const programs = {
   apikey: `${countSerializations}
@@ -79,11 +83,13 @@ function pulumiCliAbsent() {
 }
 
 benchmark("pulumi", async ({ quick, log }) => {
-  const sizes = quick ? [2] : [1, 10, 50];
-  const runs = quick ? 1 : 3;
-  const operations = quick ? ["preview"] : ["preview", "up"];
+  // BENCH_PULUMI_SIZES, BENCH_PULUMI_RUNS and BENCH_PULUMI_OPS narrow a run while profiling
+  // (e.g. "50", "1" and "preview").
+  const sizes = process.env.BENCH_PULUMI_SIZES?.split(",").map(Number) ?? (quick ? [2] : [1, 10, 50]);
+  const runs = Number(process.env.BENCH_PULUMI_RUNS ?? (quick ? 1 : 3));
+  const operations = process.env.BENCH_PULUMI_OPS?.split(",") ?? (quick ? ["preview"] : ["preview", "up"]);
   const ratioTarget = (n, op) =>
-    op === "preview" && n === 50 ? { on: "ratio", op: "<=", limit: 1.3, text: "≤ 1.3" } : undefined;
+    op === "preview" && n === 50 ? { on: "ratio", op: "<=", limit: 1.1, text: "≤ 1.1" } : undefined;
   const rowName = (n, op) => `pulumi ${op}: ${n} ApiKey vs ${n} no-op (median)`;
   const serializationRow = `provider serializations per program run (${sizes.at(-1)} ApiKey)`;
   const serializationTarget = { on: "value", op: "==", limit: 1, text: "= 1 (not N)" };
@@ -99,6 +105,10 @@ benchmark("pulumi", async ({ quick, log }) => {
 
   const moto = await startMoto();
   const emulator = await startEmulatorProcess();
+  // The provider reaches both services through counting proxies: the calls each create makes, and
+  // each call's upstream time, for the bound of `up`.
+  const smProxy = await startCountingProxy(moto.endpoint);
+  const llamaProxy = await startCountingProxy(emulator.url);
   const base = mkdtempSync(join(tmpdir(), "llamacloud-keys-bench-pulumi-"));
   try {
     const backend = join(base, "backend");
@@ -115,11 +125,11 @@ benchmark("pulumi", async ({ quick, log }) => {
       PULUMI_SKIP_CONFIRMATIONS: "true",
       NO_COLOR: "1",
       AWS_REGION: benchRegion("pulumi"),
-      AWS_ENDPOINT_URL_SECRETS_MANAGER: moto.endpoint,
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: smProxy.endpoint,
       AWS_ACCESS_KEY_ID: motoCredentials.accessKeyId,
       AWS_SECRET_ACCESS_KEY: motoCredentials.secretAccessKey,
       LLAMA_CLOUD_API_KEY: emulator.adminKey,
-      LLAMA_CLOUD_BASE_URL: emulator.url,
+      LLAMA_CLOUD_BASE_URL: llamaProxy.endpoint,
       BENCH_PROJECT_ID: emulator.projects[0].id,
       BENCH_SERIALIZATIONS_FILE: counts,
     };
@@ -154,6 +164,8 @@ benchmark("pulumi", async ({ quick, log }) => {
     // times[variant][n][op] = wall times (ms); serializations[variant] = counts at the largest N
     const times = { apikey: {}, noop: {} };
     const serializations = { apikey: [], noop: [] };
+    // Calls made by each ApiKey `up` at the largest N: { count, upstreamMs } per run.
+    const upCalls = [];
     let stackSeq = 0;
     for (const n of sizes) {
       for (const variant of ["apikey", "noop"]) times[variant][n] = { preview: [], up: [] };
@@ -171,8 +183,17 @@ benchmark("pulumi", async ({ quick, log }) => {
             const args =
               op === "preview"
                 ? ["preview", "--stack", stack]
-                : ["up", "--yes", "--skip-preview", "--stack", stack];
+                : ["up", "--yes", "--skip-preview", "--parallel", String(PARALLEL), "--stack", stack];
+            const from = { sm: smProxy.calls.length, llama: llamaProxy.calls.length };
             times[variant][n][op].push((await pulumi(variant, args, runEnv)).ms);
+            if (op === "up" && variant === "apikey" && n === sizes.at(-1)) {
+              const calls = [...smProxy.calls.slice(from.sm), ...llamaProxy.calls.slice(from.llama)];
+              upCalls.push({
+                sm: smProxy.calls.length - from.sm,
+                llama: llamaProxy.calls.length - from.llama,
+                upstreamMs: calls.reduce((sum, c) => sum + c.ms, 0),
+              });
+            }
             if (n === sizes.at(-1)) {
               const lines = readFileSync(counts, "utf8").trim().split("\n").filter(Boolean);
               serializations[variant].push(...lines.map(Number));
@@ -199,6 +220,32 @@ benchmark("pulumi", async ({ quick, log }) => {
         );
       }
     }
+    // `up`: the ApiKey program cannot beat the no-op program plus the calls its creates must make,
+    // each create's one after the other, min(N, PARALLEL) creates at a time, at the latency each
+    // call had in this run.
+    if (upCalls.length > 0) {
+      const n = sizes.at(-1);
+      const noopUp = median(times.noop[n].up);
+      const upstream = median(upCalls.map((c) => c.upstreamMs));
+      const perCreate = (upCalls[0].sm + upCalls[0].llama) / n;
+      // A create's calls are sequential; creates run min(N, PARALLEL) at a time.
+      const lanes = Math.min(n, PARALLEL);
+      rows.push(
+        row({
+          name: `pulumi up: ${n} ApiKey vs no-op + the bound of its API calls`,
+          value: median(times.apikey[n].up),
+          unit: "ms",
+          baseline: {
+            name: `${Math.round(noopUp).toLocaleString("en-US")} ms no-op up + ${Math.round(upstream).toLocaleString("en-US")} ms of calls ÷ ${lanes}`,
+            value: noopUp + upstream / lanes,
+            unit: "ms",
+          },
+          detail:
+            `${perCreate.toFixed(1)} calls per create (${(upCalls[0].llama / n).toFixed(1)} LlamaCloud + ${(upCalls[0].sm / n).toFixed(1)} Secrets Manager), ` +
+            `${(upstream / (upCalls[0].sm + upCalls[0].llama)).toFixed(1)} ms each upstream (median over runs of their sum); --parallel ${PARALLEL} for both programs`,
+        }),
+      );
+    }
     if (serializations.apikey.length === 0) {
       rows.push(failed(serializationRow, "the program never reported its count", serializationTarget));
     } else {
@@ -215,6 +262,7 @@ benchmark("pulumi", async ({ quick, log }) => {
     return rows;
   } finally {
     rmSync(base, { recursive: true, force: true });
+    await Promise.all([smProxy.stop(), llamaProxy.stop()]);
     await Promise.all([emulator.stop(), moto.stop()]);
   }
 });

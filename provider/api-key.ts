@@ -157,25 +157,37 @@ export class ApiKey extends pulumi.dynamic.Resource {
   declare readonly createdAt: pulumi.Output<string>;
 
   constructor(name: string, args: ApiKeyArgs, opts?: pulumi.CustomResourceOptions) {
-    super(
-      apiKeyProvider,
-      name,
-      {
-        ...args,
-        // Outputs that are not inputs are seeded undefined so the SDK knows to resolve them.
-        keyId: undefined,
-        keyName: undefined,
-        redactedKey: undefined,
-        projectId: args.projectId,
-        organizationId: args.organizationId,
-        secretArn: undefined,
-        secretName: args.secretName,
-        versionId: undefined,
-        createdAt: undefined,
-      },
-      opts,
-      "llamacloud",
-      "ApiKey",
-    );
+    // The SDK captures `new Error().stack` for every property promise it makes (debug context for
+    // its promise-leak report), and its source-map hook maps each frame: with this resource's ~13
+    // properties that was most of what `pulumi preview` spent per ApiKey over a no-op resource
+    // (issue #17). No frames are captured while the resource is registered; the SDK's own source
+    // position of the resource is unaffected (it raises the limit itself), and error messages keep
+    // their text.
+    const stackTraceLimit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    try {
+      super(
+        apiKeyProvider,
+        name,
+        {
+          ...args,
+          // Outputs that are not inputs are seeded undefined so the SDK knows to resolve them.
+          keyId: undefined,
+          keyName: undefined,
+          redactedKey: undefined,
+          projectId: args.projectId,
+          organizationId: args.organizationId,
+          secretArn: undefined,
+          secretName: args.secretName,
+          versionId: undefined,
+          createdAt: undefined,
+        },
+        opts,
+        "llamacloud",
+        "ApiKey",
+      );
+    } finally {
+      Error.stackTraceLimit = stackTraceLimit;
+    }
   }
 }

@@ -4,10 +4,14 @@
  * secrets and IAM policy documents).
  */
 
+import type * as Args from "./args";
+import type * as ProjectKeysModule from "./project-keys";
+import type * as StackConfigModule from "./stack-config";
+
 export { DEFAULT_KEY_PREFIX } from "../llamacloud/key-name";
 export { ApiKey, type ApiKeyArgs } from "./api-key";
 export { apiKeyProvider } from "./api-key-provider";
-export { type ApiKeyInputs, apiKeyInputsSchema, DEFAULT_SECRET_PREFIX, MIN_GRACE_MS } from "./args";
+export type { ApiKeyInputs } from "./args";
 export { CONFIG_API_KEY, CONFIG_BASE_URL, ENV_API_KEY, ENV_BASE_URL } from "./config";
 export {
   isProviderError,
@@ -16,11 +20,29 @@ export {
   type ProviderErrorCode,
 } from "./errors";
 export type { ApiKeyOutputs } from "./operations";
-export {
-  ProjectKeys,
-  type ProjectKeysArgs,
-  type ProjectKeysProject,
-  readerPolicy,
-  rotatorPolicy,
-} from "./project-keys";
-export { parseStackConfig, type StackConfig } from "./stack-config";
+export type { ProjectKeysArgs, ProjectKeysProject } from "./project-keys";
+export type { StackConfig } from "./stack-config";
+
+// A program that declares only `ApiKey`s must not load `@pulumi/aws` and zod at every `pulumi
+// preview` (issue #17: ~0.3-0.6 s of CPU per program run). These exports are getters that load
+// their module on first use; the declarations give the type checker and the .d.ts the same API.
+export declare const apiKeyInputsSchema: typeof Args.apiKeyInputsSchema;
+export declare const DEFAULT_SECRET_PREFIX: typeof Args.DEFAULT_SECRET_PREFIX;
+export declare const MIN_GRACE_MS: typeof Args.MIN_GRACE_MS;
+export declare const ProjectKeys: typeof ProjectKeysModule.ProjectKeys;
+export type ProjectKeys = ProjectKeysModule.ProjectKeys;
+export declare const readerPolicy: typeof ProjectKeysModule.readerPolicy;
+export declare const rotatorPolicy: typeof ProjectKeysModule.rotatorPolicy;
+export declare const parseStackConfig: typeof StackConfigModule.parseStackConfig;
+const lazyExports: Record<string, () => Record<string, unknown>> = {
+  apiKeyInputsSchema: () => require("./args"),
+  DEFAULT_SECRET_PREFIX: () => require("./args"),
+  MIN_GRACE_MS: () => require("./args"),
+  ProjectKeys: () => require("./project-keys"),
+  readerPolicy: () => require("./project-keys"),
+  rotatorPolicy: () => require("./project-keys"),
+  parseStackConfig: () => require("./stack-config"),
+};
+for (const [name, load] of Object.entries(lazyExports)) {
+  Object.defineProperty(exports, name, { enumerable: true, get: () => load()[name] });
+}

@@ -94,6 +94,7 @@ async function main({ quick, log }) {
   const { managementTags, redacted, serializePayload, TAG_ROTATE_EVERY } = require("../dist/secrets");
   const {
     CreateSecretCommand,
+    DescribeSecretCommand,
     SecretsManagerClient,
     TagResourceCommand,
   } = require("@aws-sdk/client-secrets-manager");
@@ -166,77 +167,99 @@ async function main({ quick, log }) {
     };
   };
 
+  const curve = [];
+  const failures = [];
   try {
-    const curve = [];
     for (const n of sizes) {
-      const region = `${benchRegion("scale")}-n${n}`;
-      const client = clientFor(region);
-      // Seeding: one LlamaCloud create and one CreateSecret (value, version token and tags in one
-      // call) per secret, 32 at a time; the version id is the token the key is named after, as the
-      // provider writes them.
-      log(`N=${n}: seeding ${n} managed secrets in ${projectsFor(n)} projects`);
-      const seedStart = process.hrtime.bigint();
-      const arns = new Array(n);
-      await runConcurrently(n, 32, async (i) => {
-        const projectId = projectIds.get(projectName(n, Math.floor(i / ENVIRONMENTS)));
-        const environment = `env${i % ENVIRONMENTS}`;
-        const token = randomUUID();
-        const { key, secret } = await admin.createApiKey({
-          projectId,
-          name: `${KEY_PREFIX}/${projectId}/${environment}/${token}`,
-        });
-        const tags = managementTags({ projectId, environment, rotateEvery: "30d", grace: "2h" });
-        const out = await client.send(
-          new CreateSecretCommand({
-            Name: `bench/scale/${n}/${i}`,
-            ClientRequestToken: token,
-            SecretString: serializePayload({
-              format: 1,
-              apiKey: redacted(secret.reveal()),
-              keyId: key.id,
-              keyName: key.name,
+      try {
+        const region = `${benchRegion("scale")}-n${n}`;
+        const client = clientFor(region);
+        // Seeding: one LlamaCloud create and one CreateSecret (value, version token and tags in one
+        // call) per secret, 32 at a time; the version id is the token the key is named after, as the
+        // provider writes them.
+        log(`N=${n}: seeding ${n} managed secrets in ${projectsFor(n)} projects`);
+        const seedStart = process.hrtime.bigint();
+        const arns = new Array(n);
+        await runConcurrently(n, 32, async (i) => {
+          const projectId = projectIds.get(projectName(n, Math.floor(i / ENVIRONMENTS)));
+          const environment = `env${i % ENVIRONMENTS}`;
+          const token = randomUUID();
+          const { key, secret } = await withRetries(() =>
+            admin.createApiKey({
               projectId,
-              organizationId: emulator.organizationId,
-              environment,
-              // The rotator refuses a key for another host than the one it talks to.
-              baseUrl: llamaProxy.endpoint,
-              createdAt: new Date().toISOString(),
+              name: `${KEY_PREFIX}/${projectId}/${environment}/${token}`,
             }),
-            Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })),
-          }),
+          );
+          const tags = managementTags({ projectId, environment, rotateEvery: "30d", grace: "2h" });
+          const out = await withRetries(
+            () =>
+              client.send(
+                new CreateSecretCommand({
+                  Name: `bench/scale/${n}/${i}`,
+                  ClientRequestToken: token,
+                  SecretString: serializePayload({
+                    format: 1,
+                    apiKey: redacted(secret.reveal()),
+                    keyId: key.id,
+                    keyName: key.name,
+                    projectId,
+                    organizationId: emulator.organizationId,
+                    environment,
+                    // The rotator refuses a key for another host than the one it talks to.
+                    baseUrl: llamaProxy.endpoint,
+                    createdAt: new Date().toISOString(),
+                  }),
+                  Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })),
+                }),
+              ),
+            // A retry after a lost answer finds the secret made: same name, same token.
+            async (error) =>
+              error?.name === "ResourceExistsException"
+                ? {
+                    ARN: (await client.send(new DescribeSecretCommand({ SecretId: `bench/scale/${n}/${i}` })))
+                      .ARN,
+                  }
+                : undefined,
+          );
+          arns[i] = out.ARN;
+        });
+        const seedMs = msSince(seedStart);
+        log(
+          `N=${n}: seeded in ${(seedMs / 1000).toFixed(1)} s (${((2 * n) / (seedMs / 1000)).toFixed(0)} calls/s)`,
         );
-        arns[i] = out.ARN;
-      });
-      const seedMs = msSince(seedStart);
-      log(
-        `N=${n}: seeded in ${(seedMs / 1000).toFixed(1)} s (${((2 * n) / (seedMs / 1000)).toFixed(0)} calls/s)`,
-      );
 
-      log(`N=${n}: idle pass`);
-      const idle = await pass(region, n, false);
-      // 10 % due: their rotate-every shortened to 1 s; the pass starts over a second later.
-      const due = Math.max(1, Math.round(n * DUE_FRACTION));
-      await runConcurrently(due, 32, (i) =>
-        client.send(
-          new TagResourceCommand({
-            SecretId: arns[Math.floor((i * n) / due)],
-            Tags: [{ Key: TAG_ROTATE_EVERY, Value: "1s" }],
-          }),
-        ),
-      );
-      await new Promise((resolve) => setTimeout(resolve, 1_100));
-      log(`N=${n}: pass with ${due} due`);
-      const duePass = await pass(region, n, false);
-      if (duePass.summary.rotated !== due || duePass.summary.failed.length > 0) {
-        throw new Error(
-          `N=${n}: the due pass rotated ${duePass.summary.rotated} of ${due} (failed: ${duePass.summary.failed.join(", ") || "none"})`,
+        log(`N=${n}: idle pass`);
+        const idle = await pass(region, n, false);
+        // 10 % due: their rotate-every shortened to 1 s; the pass starts over a second later.
+        const due = Math.max(1, Math.round(n * DUE_FRACTION));
+        await runConcurrently(due, 32, (i) =>
+          withRetries(() =>
+            client.send(
+              new TagResourceCommand({
+                SecretId: arns[Math.floor((i * n) / due)],
+                Tags: [{ Key: TAG_ROTATE_EVERY, Value: "1s" }],
+              }),
+            ),
+          ),
         );
+        await new Promise((resolve) => setTimeout(resolve, 1_100));
+        log(`N=${n}: pass with ${due} due`);
+        const duePass = await pass(region, n, false);
+        if (duePass.summary.rotated !== due || duePass.summary.failed.length > 0) {
+          throw new Error(
+            `N=${n}: the due pass rotated ${duePass.summary.rotated} of ${due} (failed: ${duePass.summary.failed.join(", ") || "none"})`,
+          );
+        }
+        curve.push({ n, seedMs, due, idle, duePass });
+        // Each size's figures as they come: a later size failing leaves these on record.
+        log(`N=${n}: ${JSON.stringify({ seedMs, due, idle, duePass })}`);
+      } catch (error) {
+        // Sizes already measured still make their rows; the failure is a row of its own.
+        failures.push(failed(`N = ${n.toLocaleString("en-US")}: passes`, error.message));
+        break;
       }
-      curve.push({ n, seedMs, due, idle, duePass });
     }
-    return rowsFrom(curve, names, quick);
-  } catch (error) {
-    return [failed(names.cpuRotation, error.message)];
+    return [...(curve.length > 0 ? rowsFrom(curve, names, quick) : []), ...failures];
   } finally {
     await admin.close();
     for (const client of clients) client.destroy();
@@ -244,6 +267,27 @@ async function main({ quick, log }) {
     await emulator.stop();
     await moto.stop();
   }
+}
+
+/**
+ * Calls `fn` up to 4 times: moto (one Python process) sometimes answers a burst with an HTML error
+ * page. `recover(error)` may turn an error of a retry into a result (undefined: keep retrying).
+ */
+async function withRetries(fn, recover = async () => undefined) {
+  let lastError;
+  for (let attempt = 0; attempt < 4; attempt++) {
+    try {
+      return await fn();
+    } catch (error) {
+      lastError = error;
+      if (attempt > 0) {
+        const recovered = await recover(error);
+        if (recovered !== undefined) return recovered;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200 * 2 ** attempt));
+    }
+  }
+  throw lastError;
 }
 
 function rowsFrom(curve, names, quick) {

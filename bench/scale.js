@@ -44,11 +44,19 @@ async function worker({ force }) {
       "pass-deadline": "3h",
     });
     const loadedRssMB = process.memoryUsage().rss / 2 ** 20;
+    // Heap still reachable before and after the pass (after a full GC): what a pass keeps, apart
+    // from the garbage that peak RSS also counts.
+    require("node:v8").setFlagsFromString("--expose-gc");
+    const gc = require("node:vm").runInNewContext("gc");
+    gc();
+    const heapBeforeMB = process.memoryUsage().heapUsed / 2 ** 20;
     const cpu = process.cpuUsage();
     const start = process.hrtime.bigint();
     const result = await rotator.runOnce(config);
     const elapsedMs = msSince(start);
     const used = process.cpuUsage(cpu);
+    gc();
+    const heapAfterMB = process.memoryUsage().heapUsed / 2 ** 20;
     const summary = {
       exitCode: result.exitCode,
       secrets: result.results.length,
@@ -63,6 +71,8 @@ async function worker({ force }) {
         cpuMs: (used.user + used.system) / 1000,
         loadedRssMB,
         maxRssMB: process.resourceUsage().maxRSS / 1024,
+        heapBeforeMB,
+        heapAfterMB,
         summary,
       })}\n`,
     );
@@ -371,7 +381,10 @@ function rowsFrom(curve, names, quick) {
           },
           detail:
             `${p.sm} Secrets Manager + ${p.llama} LlamaCloud calls (${smRate.toFixed(0)} SM calls/s); ` +
-            `peak RSS ${p.maxRssMB.toFixed(1)} MB (${p.loadedRssMB.toFixed(1)} MB with the rotator loaded); ` +
+            `peak RSS ${p.maxRssMB.toFixed(1)} MB (${p.loadedRssMB.toFixed(1)} MB with the rotator loaded` +
+            (p.heapAfterMB === undefined
+              ? "); "
+              : `; heap held after the pass: ${(p.heapAfterMB - p.heapBeforeMB).toFixed(1)} MB); `) +
             `rotator CPU busy ${((100 * p.cpuMs) / p.elapsedMs).toFixed(0)} % of the wall time` +
             (kind.startsWith("idle") ? `; seeding took ${(c.seedMs / 1000).toFixed(1)} s` : ""),
         }),
@@ -444,6 +457,19 @@ function rowsFrom(curve, names, quick) {
         detail: `peak RSS ${peak(smallest).toFixed(1)} MB at N = ${smallest.n}, ${peak(largest).toFixed(1)} MB at N = ${largest.n}; the ratio is largest ÷ smallest`,
       }),
     );
+    if (largest.idle.heapAfterMB !== undefined && smallest.idle.heapAfterMB !== undefined) {
+      const retained = (c) => c.idle.heapAfterMB - c.idle.heapBeforeMB;
+      rows.push(
+        row({
+          name: `heap a pass still holds at its end, per managed secret (N = ${smallest.n} → ${largest.n})`,
+          value: ((retained(largest) - retained(smallest)) * 1024) / (largest.n - smallest.n),
+          unit: "KB",
+          detail:
+            `after a full GC, idle pass: ${retained(smallest).toFixed(1)} MB at N = ${smallest.n}, ${retained(largest).toFixed(1)} MB at N = ${largest.n} ` +
+            "(the pass's result included); peak RSS minus this is garbage the heap grew to hold before collecting it",
+        }),
+      );
+    }
     // Where a pass crosses 15 minutes: wall time per secret of the largest pass, as measured (moto
     // one Python process, so its ceiling), and from the rotator's CPU alone (an unlimited backend,
     // one core, calls overlapping at concurrency 16).

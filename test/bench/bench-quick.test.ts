@@ -14,7 +14,7 @@ import { repoRoot } from "../harness/tools";
 const declared = readdirSync(join(repoRoot, "bench"))
   .filter((file) => file.endsWith(".js"))
   .flatMap((file) => {
-    const match = /^benchmark\("([^"]+)"/m.exec(readFileSync(join(repoRoot, "bench", file), "utf8"));
+    const match = /^\s*benchmark\("([^"]+)"/m.exec(readFileSync(join(repoRoot, "bench", file), "utf8"));
     return match === null ? [] : [match[1]];
   });
 

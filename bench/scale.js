@@ -84,7 +84,9 @@ async function worker({ force }) {
 }
 
 async function main({ quick, log }) {
-  const sizes = quick ? [8, 24] : [100, 1_000, 10_000];
+  // BENCH_SCALE_SIZES narrows a run while investigating (e.g. "100,1000").
+  const sizes =
+    process.env.BENCH_SCALE_SIZES?.split(",").map(Number) ?? (quick ? [8, 24] : [100, 1_000, 10_000]);
   const absent = notBuilt("rotator/index.js");
   const names = {
     cpuRotation: "rotator CPU per rotation",
@@ -190,6 +192,15 @@ async function main({ quick, log }) {
         log(`N=${n}: seeding ${n} managed secrets in ${projectsFor(n)} projects`);
         const seedStart = process.hrtime.bigint();
         const arns = new Array(n);
+        // CreateSecret one at a time: moto's secret lookup iterates its dict of secrets, and a create
+        // in another of its threads makes that iteration fail ("dictionary changed size during
+        // iteration", HTTP 500), the more often the more secrets there are.
+        let creating = Promise.resolve();
+        const oneAtATime = (fn) => {
+          const next = creating.then(fn, fn);
+          creating = next.catch(() => {});
+          return next;
+        };
         await runConcurrently(n, 32, async (i) => {
           const projectId = projectIds.get(projectName(n, Math.floor(i / ENVIRONMENTS)));
           const environment = `env${i % ENVIRONMENTS}`;
@@ -203,24 +214,26 @@ async function main({ quick, log }) {
           const tags = managementTags({ projectId, environment, rotateEvery: "30d", grace: "2h" });
           const out = await withRetries(
             () =>
-              client.send(
-                new CreateSecretCommand({
-                  Name: `bench/scale/${n}/${i}`,
-                  ClientRequestToken: token,
-                  SecretString: serializePayload({
-                    format: 1,
-                    apiKey: redacted(secret.reveal()),
-                    keyId: key.id,
-                    keyName: key.name,
-                    projectId,
-                    organizationId: emulator.organizationId,
-                    environment,
-                    // The rotator refuses a key for another host than the one it talks to.
-                    baseUrl: llamaProxy.endpoint,
-                    createdAt: new Date().toISOString(),
+              oneAtATime(() =>
+                client.send(
+                  new CreateSecretCommand({
+                    Name: `bench/scale/${n}/${i}`,
+                    ClientRequestToken: token,
+                    SecretString: serializePayload({
+                      format: 1,
+                      apiKey: redacted(secret.reveal()),
+                      keyId: key.id,
+                      keyName: key.name,
+                      projectId,
+                      organizationId: emulator.organizationId,
+                      environment,
+                      // The rotator refuses a key for another host than the one it talks to.
+                      baseUrl: llamaProxy.endpoint,
+                      createdAt: new Date().toISOString(),
+                    }),
+                    Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })),
                   }),
-                  Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })),
-                }),
+                ),
               ),
             // A retry after a lost answer finds the secret made: same name, same token.
             async (error) =>
@@ -296,6 +309,12 @@ async function withRetries(fn, recover = async () => undefined) {
       }
       await new Promise((resolve) => setTimeout(resolve, 200 * 2 ** attempt));
     }
+  }
+  // Name what answered: an SDK deserialization error hides the HTTP status and body.
+  const response = lastError?.$response;
+  if (response !== undefined) {
+    const body = typeof response.body === "string" ? response.body : "";
+    lastError.message = `${lastError.message} (HTTP ${response.statusCode}${body === "" ? "" : `: ${body.slice(0, 200)}`})`;
   }
   throw lastError;
 }

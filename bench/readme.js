@@ -22,8 +22,14 @@ function load(files) {
     reports.push(report);
     for (const b of report.benchmarks) byName.set(b.name, b);
   }
-  const order = reports[0].benchmarks.map((b) => b.name);
-  for (const name of byName.keys()) if (!order.includes(name)) order.push(name);
+  // bench/run.js's order (its list of benchmarks), whichever file each result came from.
+  const listed = [...readFileSync(join(__dirname, "run.js"), "utf8").matchAll(/\{ name: "([^"]+)"/g)].map(
+    (m) => m[1],
+  );
+  const order = [
+    ...listed.filter((name) => byName.has(name)),
+    ...[...byName.keys()].filter((n) => !listed.includes(n)),
+  ];
   return { reports, benchmarks: order.map((name) => byName.get(name)) };
 }
 

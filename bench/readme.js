@@ -96,12 +96,12 @@ function runLine(benchmarks) {
   const first = Date.parse(m.date);
   // A benchmark from a later run (merged in) says when it ran.
   const each = benchmarks.map((b) => {
-    const later = Math.abs(Date.parse(b.machine.date) - first) > 30 * 60_000;
+    const later = Math.abs(Date.parse(b.machine.date) - first) > 10 * 60_000;
     return `${b.name} ${b.machine.loadAverage1m}${later ? ` (run ${b.machine.date.slice(0, 16).replace("T", " ")} UTC)` : ""}`;
   });
   return (
     `Run of ${m.date.slice(0, 16).replace("T", " ")} UTC on ${m.cores} cores (${m.cpuModel}), Node ${m.node}. ` +
-    `1-minute load average as each benchmark began: ${each.join(", ")}.`
+    `1-minute load average as each benchmark finished: ${each.join(", ")}.`
   );
 }
 

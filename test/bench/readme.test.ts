@@ -84,7 +84,7 @@ test("the generated block has the result table, the peers' columns and the scale
   const file = join(dir, "results.json");
   await writeFile(file, JSON.stringify(results(false)));
   const text = block(load([file]).benchmarks, { notes: false });
-  expect(text).toContain("load average as each benchmark began: reader-peers 0.5, scale 0.5");
+  expect(text).toContain("load average as each benchmark finished: reader-peers 0.5, scale 0.5");
   expect(text).toMatch(/^reader-peers\s+cached get\(\) per call \(median\)\s+0\.3 µs/m);
   expect(text).toContain(
     "| measure | createKeyReader | Powertools SecretsProvider | bare SDK + Map cache | target (ours) |",

@@ -13,6 +13,7 @@ import {
 import { ApiKey } from "./api-key";
 import { DEFAULT_SECRET_PREFIX } from "./args";
 import { ProviderError } from "./errors";
+import { declareNativeRotation, type NativeRotationArgs } from "./native-rotation";
 
 /** One LlamaCloud project and the environments that get a key in it. */
 export interface ProjectKeysProject {
@@ -54,11 +55,15 @@ export interface ProjectKeysArgs {
    */
   recoveryWindowInDays?: number;
   /**
-   * Rotation policy for every key (see `ApiKeyArgs.rotation`).
+   * Rotation policy for every key (see `ApiKeyArgs.rotation`). `mode` picks the driver: `"daemon"`
+   * (default: the rotator daemon or `rotate` from cron) or `"native"` (Secrets Manager rotates each
+   * secret by invoking the packaged rotation function; see {@link NativeRotationArgs}).
    * @example
    * { rotation: { every: "30d", grace: "2h" } }
+   * @example
+   * { rotation: { every: "30d", grace: "2h", mode: "native", native: { adminSecretArn: admin.arn } } }
    */
-  rotation?: { every: string; grace: string };
+  rotation?: { every: string; grace: string; mode?: "daemon" | "native"; native?: NativeRotationArgs };
   /**
    * Extra tags for every secret.
    * @example
@@ -130,6 +135,8 @@ export class ProjectKeys extends pulumi.ComponentResource {
   readonly secrets: Record<string, aws.secretsmanager.Secret>;
   /** The keys, keyed like {@link secretArns}. */
   readonly keys: Record<string, ApiKey>;
+  /** With `rotation.mode: "native"`: the rotation function's ARN; otherwise undefined. */
+  readonly rotationFunctionArn: pulumi.Output<string | undefined>;
 
   constructor(name: string, args: ProjectKeysArgs, opts?: pulumi.ComponentResourceOptions) {
     super("llamacloud-keys:index:ProjectKeys", name, {}, opts);
@@ -144,10 +151,24 @@ export class ProjectKeys extends pulumi.ComponentResource {
         },
       );
     }
+    const mode = args.rotation?.mode ?? "daemon";
+    if (mode !== "daemon" && mode !== "native") {
+      throw new ProviderError(
+        "PROVIDER_INVALID_ARGS",
+        `ProjectKeys "${name}": "rotation.mode" must be "daemon" or "native"; got ${JSON.stringify(mode)}`,
+      );
+    }
+    if (mode === "native" && (args.rotation === undefined || args.rotation.native === undefined)) {
+      throw new ProviderError(
+        "PROVIDER_INVALID_ARGS",
+        `ProjectKeys "${name}": "rotation.native" is required with mode "native" (at least adminSecretArn)`,
+      );
+    }
     const prefix = args.secretPrefix ?? DEFAULT_SECRET_PREFIX;
     this.secrets = {};
     this.keys = {};
     const byEnvironment = new Map<string, pulumi.Output<string>[]>();
+    const declared: Parameters<typeof declareNativeRotation>[3]["secrets"] = {};
 
     for (const project of args.projects) {
       const label = (project.name ?? project.id)!;
@@ -191,13 +212,16 @@ export class ProjectKeys extends pulumi.ComponentResource {
             environment: env,
             secretId: secret.arn,
             ...(args.keyPrefix === undefined ? {} : { name: args.keyPrefix }),
-            ...(args.rotation === undefined ? {} : { rotation: args.rotation }),
+            ...(args.rotation === undefined
+              ? {}
+              : { rotation: { every: args.rotation.every, grace: args.rotation.grace } }),
             ...(args.tags === undefined ? {} : { tags: args.tags }),
           },
           { parent: this },
         );
         this.secrets[pair] = secret;
         this.keys[pair] = key;
+        declared[pair] = { resourceName, secret, key };
         byEnvironment.set(env, [...(byEnvironment.get(env) ?? []), secret.arn]);
       }
     }
@@ -222,7 +246,18 @@ export class ProjectKeys extends pulumi.ComponentResource {
       .all([kmsKeyArn, pulumi.all(pairs.map((pair) => this.secrets[pair]!.arn))])
       .apply(([kms, arns]) => rotatorPolicy(arns as string[], kms as string | undefined));
 
+    this.rotationFunctionArn =
+      mode === "native"
+        ? declareNativeRotation(aws, this, name, {
+            native: args.rotation!.native!,
+            every: args.rotation!.every,
+            secrets: declared,
+            ...(args.kmsKeyArn === undefined ? {} : { kmsKeyArn: args.kmsKeyArn }),
+          }).function.arn
+        : pulumi.output(undefined);
+
     this.registerOutputs({
+      rotationFunctionArn: this.rotationFunctionArn,
       secretArns: this.secretArns,
       readerPolicies: this.readerPolicies,
       rotatorPolicy: this.rotatorPolicy,

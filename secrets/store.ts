@@ -94,6 +94,46 @@ export interface SecretDescription {
   currentVersionId?: string;
   pendingVersionId?: string;
   previousVersionId?: string;
+  /** Native rotation settings (DescribeSecret's rotation fields); see {@link SecretRotationInfo}. */
+  rotation?: SecretRotationInfo;
+}
+
+/**
+ * What Secrets Manager records about a secret's native rotation. Present only when the secret has
+ * a rotation Lambda or rotation enabled: a secret rotated by the rotator daemon has none.
+ */
+export interface SecretRotationInfo {
+  enabled: boolean;
+  lambdaArn?: string;
+  lastRotatedDate?: Date;
+  nextRotationDate?: Date;
+  automaticallyAfterDays?: number;
+  scheduleExpression?: string;
+  duration?: string;
+}
+
+/** The rotation fields of a DescribeSecret or ListSecrets entry, or undefined when rotation was never set. */
+export function rotationInfo(out: {
+  RotationEnabled?: boolean | undefined;
+  RotationLambdaARN?: string | undefined;
+  LastRotatedDate?: Date | undefined;
+  NextRotationDate?: Date | undefined;
+  RotationRules?:
+    | { AutomaticallyAfterDays?: number | undefined; ScheduleExpression?: string | undefined; Duration?: string | undefined }
+    | undefined;
+}): SecretRotationInfo | undefined {
+  const lambdaArn = out.RotationLambdaARN === "" ? undefined : out.RotationLambdaARN;
+  if (out.RotationEnabled !== true && lambdaArn === undefined) return undefined;
+  const info: SecretRotationInfo = { enabled: out.RotationEnabled === true };
+  if (lambdaArn !== undefined) info.lambdaArn = lambdaArn;
+  if (out.LastRotatedDate !== undefined) info.lastRotatedDate = out.LastRotatedDate;
+  if (out.NextRotationDate !== undefined) info.nextRotationDate = out.NextRotationDate;
+  const rules = out.RotationRules;
+  if (rules?.AutomaticallyAfterDays !== undefined && rules.AutomaticallyAfterDays > 0)
+    info.automaticallyAfterDays = rules.AutomaticallyAfterDays;
+  if (rules?.ScheduleExpression !== undefined) info.scheduleExpression = rules.ScheduleExpression;
+  if (rules?.Duration !== undefined) info.duration = rules.Duration;
+  return info;
 }
 
 /** Which version to read: by staging label, or by version id (= the ClientRequestToken it was written with). */
@@ -158,6 +198,8 @@ export interface ManagedSecretSummary {
   versionIdsToStages: Record<string, string[]>;
   /** Only set when `includeScheduledForDeletion` was asked for and the secret is pending deletion. */
   deletedDate?: Date;
+  /** Native rotation settings, as in {@link SecretDescription.rotation}. */
+  rotation?: SecretRotationInfo;
 }
 
 export interface ListManagedSecretsOptions {
@@ -341,6 +383,8 @@ export function createSecretStore(options: SecretStoreOptions = {}): SecretStore
     if (current !== undefined) description.currentVersionId = current;
     if (pending !== undefined) description.pendingVersionId = pending;
     if (previous !== undefined) description.previousVersionId = previous;
+    const rotation = rotationInfo(out);
+    if (rotation !== undefined) description.rotation = rotation;
     return description;
   }
 
@@ -728,6 +772,8 @@ export function createSecretStore(options: SecretStoreOptions = {}): SecretStore
           ),
         };
         if (entry.DeletedDate !== undefined) summary.deletedDate = entry.DeletedDate;
+        const rotation = rotationInfo(entry);
+        if (rotation !== undefined) summary.rotation = rotation;
         secrets.push(summary);
       }
       nextToken = out.NextToken === "" ? undefined : out.NextToken;

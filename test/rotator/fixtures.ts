@@ -8,7 +8,7 @@ import { type EmulatorHandle, startEmulator } from "../../llamacloud/emulator";
 import { DEFAULT_KEY_PREFIX, keyName, parseKeyName } from "../../llamacloud/key-name";
 import type { RotatorConfig } from "../../rotator/config";
 import { RotatorEmitter, type RotatorEventName, type RotatorEvents } from "../../rotator/events";
-import type { RotationContext } from "../../rotator/state";
+import type { RotatorServices } from "../../rotator/services";
 import { redacted } from "../../secrets/redacted";
 import { createSecretStore, type SecretStore } from "../../secrets/store";
 import { managementTags } from "../../secrets/tags";
@@ -87,8 +87,8 @@ export function fastClient(
 /** A rotation context on the world (events collected for assertions). */
 export function rotationContext(
   world: World,
-  overrides: Partial<RotationContext> = {},
-): RotationContext & {
+  overrides: Partial<RotatorServices> = {},
+): RotatorServices & {
   log: { event: RotatorEventName; payload: unknown }[];
 } {
   const events = new RotatorEmitter();

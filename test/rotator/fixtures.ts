@@ -131,6 +131,8 @@ export interface ManagedSecretOptions {
   project?: "default" | "search";
   /** The `ApiKey`'s `name`: the prefix of its keys' names (default `llamacloud-keys`). */
   keyPrefix?: string;
+  /** The payload's `baseUrl` (default: the emulator's URL), e.g. a counting proxy in front of it. */
+  baseUrl?: string;
 }
 
 /**
@@ -180,7 +182,7 @@ export async function createManagedSecret(
       projectId,
       organizationId: world.emulator.organizationId,
       environment,
-      baseUrl: world.emulator.url,
+      baseUrl: options.baseUrl ?? world.emulator.url,
       createdAt: new Date().toISOString(),
     },
   });

@@ -98,7 +98,8 @@ export function classifyKeys(state: SecretState, wallNow: number): ClassifiedKey
 
   return state.liveKeys.map((key): ClassifiedKey => {
     // Held keys are recognised by id whatever their name: a hand-made first key is still current.
-    if (key.id === current.payload.keyId) return { key, standing: { kind: "current", versionId: current.versionId } };
+    if (key.id === current.payload.keyId)
+      return { key, standing: { kind: "current", versionId: current.versionId } };
     if (pending !== undefined && holds(pending, key.id)) {
       return { key, standing: { kind: "pending", versionId: pending.versionId } };
     }
@@ -132,7 +133,8 @@ export function classifyKeys(state: SecretState, wallNow: number): ClassifiedKey
     }
     // Named after no labelled version: a crashed create, a lost race, an abandoned attempt, or a key
     // displaced twice. Young, it may be a create in flight.
-    if (wallNow < inFlightUntil) return { key, standing: { kind: "in-flight", versionId, until: inFlightUntil } };
+    if (wallNow < inFlightUntil)
+      return { key, standing: { kind: "in-flight", versionId, until: inFlightUntil } };
     // Minted after AWSCURRENT was written, it never was AWSCURRENT: no reader ever got it.
     if (!Number.isNaN(createdAt) && createdAt > currentCreated) {
       return { key, standing: { kind: "stray", versionId, why: `named after no version of the secret` } };
@@ -231,7 +233,12 @@ export function planSecret(state: SecretState, options: PlanOptions, now: number
         }
         break;
       case "stray":
-        plan.revocations.push({ keyId: key.id, versionId: standing.versionId, reason: "orphan", step: "sweepOrphans" });
+        plan.revocations.push({
+          keyId: key.id,
+          versionId: standing.versionId,
+          reason: "orphan",
+          step: "sweepOrphans",
+        });
         break;
       case "in-flight":
         plan.waiting.push({
@@ -243,7 +250,12 @@ export function planSecret(state: SecretState, options: PlanOptions, now: number
         });
         break;
       case "unknown":
-        plan.waiting.push({ kind: "unknown", keyId: key.id, versionId: standing.versionId, why: standing.why });
+        plan.waiting.push({
+          kind: "unknown",
+          keyId: key.id,
+          versionId: standing.versionId,
+          why: standing.why,
+        });
         break;
       default:
         break;
@@ -254,7 +266,12 @@ export function planSecret(state: SecretState, options: PlanOptions, now: number
   if (plan.rotation.action === "rotate" && revokeNow) {
     plan.revokeAfterPromotion = { keyId: current.payload.keyId, versionId: current.versionId };
   }
-  if (due !== undefined && now >= due && plan.rotation.action !== "rotate" && plan.interrupted === undefined) {
+  if (
+    due !== undefined &&
+    now >= due &&
+    plan.rotation.action !== "rotate" &&
+    plan.interrupted === undefined
+  ) {
     plan.overdue = {
       dueAt: new Date(due).toISOString(),
       overdueMs: now - due,

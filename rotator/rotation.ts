@@ -71,7 +71,9 @@ export async function processSecret(
   const act = (...lines: string[]) => result.actions.push(...lines);
   let state: SecretState | undefined;
   try {
-    const reading = await guard(services, secretId, { ...(options.listed ? { listed: options.listed } : {}) });
+    const reading = await guard(services, secretId, {
+      ...(options.listed ? { listed: options.listed } : {}),
+    });
     const policy = reading.kind === "state" ? reading.state.policy : reading.policy;
     Object.assign(result, { arn: policy.arn, projectId: policy.projectId, environment: policy.environment });
     if (reading.kind === "no-key-yet") {
@@ -104,14 +106,22 @@ export async function processSecret(
       plan = decide(services, state, { ...options, force: false });
       // Revocations after our own writes re-check Secrets Manager first (by ARN, not by the plan's read).
       if (options.revokeNow === true) {
-        state = await revokeStep(services, "revokePrevious", state, byStep(plan.revocations, "revokePrevious"), act, true);
+        state = await revokeStep(
+          services,
+          "revokePrevious",
+          state,
+          byStep(plan.revocations, "revokePrevious"),
+          act,
+          true,
+        );
       }
     } else if (plan.rotation.action === "none" && !resumed) {
       act(`no rotation: ${plan.rotation.why}`);
     }
     const changed = result.rotated || due.length > 0;
     await revokeStep(services, "sweepOrphans", state, byStep(plan.revocations, "sweepOrphans"), act, changed);
-    for (const w of plan.waiting) if (w.kind === "in-flight") act(`left key ${w.keyId} alone until ${w.until}: ${w.why}`);
+    for (const w of plan.waiting)
+      if (w.kind === "in-flight") act(`left key ${w.keyId} alone until ${w.until}: ${w.why}`);
     result.currentVersionId = state.current.versionId;
     if (!result.rotated && plan.overdue !== undefined) {
       result.overdue = plan.overdue;
@@ -142,7 +152,11 @@ async function readState(services: RotatorServices, arn: string): Promise<Secret
 
 function decide(services: RotatorServices, state: SecretState, options: SecretOptions): SecretPlan {
   const wallNow = (services.wallNow ?? Date.now)();
-  return planSecret(state, { force: options.force === true, revokeNow: options.revokeNow === true, wallNow }, services.now());
+  return planSecret(
+    state,
+    { force: options.force === true, revokeNow: options.revokeNow === true, wallNow },
+    services.now(),
+  );
 }
 
 /** Finishes (or abandons) the rotation AWSPENDING was left on. */
@@ -155,7 +169,11 @@ async function resumeInterrupted(
   const { versionId, keyId, action, why } = plan.interrupted as NonNullable<SecretPlan["interrupted"]>;
   const pending = state.pending;
   if (action === "foreign" || pending?.payload === undefined) {
-    throw new RotatorError("ROTATOR_INTERRUPTED", why, { secretId: state.policy.arn, versionId, step: "guard" });
+    throw new RotatorError("ROTATOR_INTERRUPTED", why, {
+      secretId: state.policy.arn,
+      versionId,
+      step: "guard",
+    });
   }
   if (action === "abandon") {
     await abandonPending(services, state.policy, { versionId, ...(keyId === undefined ? {} : { keyId }) });
@@ -182,7 +200,12 @@ async function resumeInterrupted(
  * another run used and abandoned shows only at the write on AWS (DescribeSecret omits unlabelled
  * versions): then the versions are listed and the rotation planned once more.
  */
-async function rotate(services: RotatorServices, initial: SecretState, initialPlan: SecretPlan, options: SecretOptions) {
+async function rotate(
+  services: RotatorServices,
+  initial: SecretState,
+  initialPlan: SecretPlan,
+  options: SecretOptions,
+) {
   let state = initial;
   let plan = initialPlan;
   for (let round = 0; ; round++) {
@@ -198,7 +221,11 @@ async function rotate(services: RotatorServices, initial: SecretState, initialPl
     });
     try {
       const done = await rotateFrom(services, state, decision.token);
-      return { ...done, reason: decision.reason, state: rotated(services, state, decision.token, done.staged) };
+      return {
+        ...done,
+        reason: decision.reason,
+        state: rotated(services, state, decision.token, done.staged),
+      };
     } catch (error) {
       const taken = isRotatorError(error, "ROTATOR_INTERRUPTED") && failedStep(error) === "createSecret";
       if (!taken || round > 0 || state.allVersionIds !== undefined) throw error;
@@ -211,7 +238,12 @@ async function rotate(services: RotatorServices, initial: SecretState, initialPl
 }
 
 /** The state a completed rotation leaves: the token AWSCURRENT, the version it displaced AWSPREVIOUS. */
-function rotated(services: RotatorServices, state: SecretState, token: string, staged: StagedKey): SecretState {
+function rotated(
+  services: RotatorServices,
+  state: SecretState,
+  token: string,
+  staged: StagedKey,
+): SecretState {
   const labels: Record<string, string[]> = {};
   for (const [id, stages] of Object.entries(state.versionIdsToStages)) {
     labels[id] = stages.filter((s) => s !== "AWSCURRENT" && s !== "AWSPREVIOUS" && s !== "AWSPENDING");
@@ -223,7 +255,12 @@ function rotated(services: RotatorServices, state: SecretState, token: string, s
   const { pending: _pending, ...rest } = state;
   // Written just now: its CreatedDate is within the round trip of this clock reading.
   const createdDate = new Date((services.wallNow ?? Date.now)());
-  return { ...rest, versionIdsToStages: labels, current: { versionId: token, createdDate, payload }, previous: state.current };
+  return {
+    ...rest,
+    versionIdsToStages: labels,
+    current: { versionId: token, createdDate, payload },
+    previous: state.current,
+  };
 }
 
 /**
@@ -244,7 +281,10 @@ async function revokeStep(
   const arn = state.policy.arn;
   await runStep(services, arn, step, async () => {
     const revoked = await revokeEach(services, recheck ? arn : state, revocations);
-    return { value: revoked, outcome: `revoked ${revocations.map((r) => `key ${r.keyId} (${r.reason})`).join(", ")}` };
+    return {
+      value: revoked,
+      outcome: `revoked ${revocations.map((r) => `key ${r.keyId} (${r.reason})`).join(", ")}`,
+    };
   });
   act(
     ...revocations.map((r) =>
@@ -257,17 +297,31 @@ async function revokeStep(
   return { ...state, liveKeys: state.liveKeys.filter((key) => !gone.has(key.id)) };
 }
 
-function failed(services: RotatorServices, result: SecretResult, state: SecretState | undefined, error: unknown) {
+function failed(
+  services: RotatorServices,
+  result: SecretResult,
+  state: SecretState | undefined,
+  error: unknown,
+) {
   const arn = state?.policy.arn ?? result.arn ?? result.secretId;
   const step = failedStep(error) ?? "guard";
   result.ok = false;
   result.error = { code: errorCode(error), message: errorMessage(error), step };
-  services.events.emit("rotation:failed", { secretArn: arn, step, code: result.error.code, message: result.error.message });
+  services.events.emit("rotation:failed", {
+    secretArn: arn,
+    step,
+    code: result.error.code,
+    message: result.error.message,
+  });
   if (state !== undefined && !result.rotated) {
     const due = dueAt(state);
     const now = services.now();
     if (due !== undefined && now >= due) {
-      result.overdue = { dueAt: new Date(due).toISOString(), overdueMs: now - due, why: result.error.message };
+      result.overdue = {
+        dueAt: new Date(due).toISOString(),
+        overdueMs: now - due,
+        why: result.error.message,
+      };
       services.events.emit("schedule:overdue", { secretArn: arn, ...result.overdue });
     }
   }

@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
+import type { ManagedSecretSummary } from "../secrets/store";
 import type { RotatorConfig } from "./config";
 import { errorCode, errorMessage } from "./errors";
 import { processSecret, type SecretResult } from "./rotation";
-import type { ManagedSecretSummary } from "../secrets/store";
 import { buildServices, type RotatorDeps, type RotatorServices } from "./services";
 
 /**

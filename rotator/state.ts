@@ -2,7 +2,12 @@ import { isHandMadeName, secretKeyPrefixes } from "../llamacloud/key-ownership";
 import type { ApiKeyInfo } from "../llamacloud/schemas";
 import { isSecretsError } from "../secrets/errors";
 import type { SecretPayload } from "../secrets/payload";
-import { AWSCURRENT, type ManagedSecretSummary, type PayloadReading, type SecretDescription } from "../secrets/store";
+import {
+  AWSCURRENT,
+  type ManagedSecretSummary,
+  type PayloadReading,
+  type SecretDescription,
+} from "../secrets/store";
 import { RotatorError } from "./errors";
 import { readPolicy, type SecretPolicy } from "./policy";
 import { projectKeys, type RotatorServices } from "./services";
@@ -96,7 +101,8 @@ export async function readSecret(
       : settle(services.store.readPayload(listed?.arn ?? secretId, { stage: AWSCURRENT }));
   // With the pass's listing, the project is known before anything is read: list its keys at once.
   const earlyPolicy = listed === undefined ? undefined : safePolicy(listed);
-  const earlyKeys = earlyPolicy === undefined ? undefined : settle(projectKeys(services, earlyPolicy.projectId));
+  const earlyKeys =
+    earlyPolicy === undefined ? undefined : settle(projectKeys(services, earlyPolicy.projectId));
   const description: Pick<SecretDescription, "arn" | "name" | "tags" | "versionIdsToStages" | "deletedDate"> =
     listed ?? (await services.store.describe(secretId));
   if (description.deletedDate !== undefined) {

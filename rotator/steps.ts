@@ -12,7 +12,7 @@ import type { RevokeReason, StepName } from "./events";
 import { planSecret } from "./plan";
 import type { SecretPolicy } from "./policy";
 import { DEFAULT_TEST_RETRY_DELAYS_MS, PROMOTE_WITHIN_MS, type RotatorServices } from "./services";
-import { type SecretState, readSecretState, readVersion, stageHolder, type VersionView } from "./state";
+import { readSecretState, readVersion, type SecretState, stageHolder, type VersionView } from "./state";
 import { runStep } from "./step-runner";
 
 /**
@@ -80,9 +80,15 @@ export async function createSecret(services: RotatorServices, input: StepInput):
     const state = await readSecretState(services, secretId, { versions: [token] });
     const at = tokenGuard(state, token);
     if (at === "current" || (at === "pending" && state.read?.get(token)?.payload !== undefined)) {
-      const payload = at === "current" ? state.current.payload : (state.read?.get(token)?.payload as SecretPayload);
+      const payload =
+        at === "current" ? state.current.payload : (state.read?.get(token)?.payload as SecretPayload);
       const staged = stagedFrom(token, payload, "resumed");
-      return { value: staged, outcome: `key ${staged.keyId} already staged in version ${token}`, versionId: token, keyId: staged.keyId };
+      return {
+        value: staged,
+        outcome: `key ${staged.keyId} already staged in version ${token}`,
+        versionId: token,
+        keyId: staged.keyId,
+      };
     }
     if (at === "abandoned") throw notPending(state.policy.arn, token, "createSecret");
     const pendingElsewhere = stageHolder(state.versionIdsToStages, AWSPENDING);
@@ -135,7 +141,12 @@ export async function testSecret(services: RotatorServices, input: StepInput): P
     const { description, version } = await guardToken(services, secretId, token, "testSecret");
     const payload = version.payload as SecretPayload;
     if (description.currentVersionId === token) {
-      return { value: { keyId: payload.keyId }, outcome: "already promoted (tested before promotion)", versionId: token, keyId: payload.keyId };
+      return {
+        value: { keyId: payload.keyId },
+        outcome: "already promoted (tested before promotion)",
+        versionId: token,
+        keyId: payload.keyId,
+      };
     }
     const policy = policyOf(description, payload);
     const refusal = await probe(services, policy, payload.apiKey);
@@ -160,21 +171,26 @@ export async function finishSecret(
   input: StepInput,
 ): Promise<{ promoted: boolean; previousVersionId?: string }> {
   const { secretId, token } = input;
-  return runStep<{ promoted: boolean; previousVersionId?: string }>(services, secretId, "finishSecret", async () => {
-    const { description, version } = await guardToken(services, secretId, token, "finishSecret");
-    const keyId = (version.payload as SecretPayload).keyId;
-    const waited = (services.wallNow ?? Date.now)() - (version.createdDate?.getTime() ?? 0);
-    if (description.currentVersionId !== token && waited > PROMOTE_WITHIN_MS) {
-      throw new RotatorError(
-        "ROTATOR_PENDING_STALE",
-        `finishSecret: version ${token} of ${description.arn} was staged ${Math.round(waited / 1000)} s ago; ` +
-          `promoting it now would start the previous key's grace too early. It is abandoned instead (its key ` +
-          `${keyId} revoked) and the next pass stages a fresh key.`,
-        { secretId: description.arn, versionId: token, keyId, step: "finishSecret" },
-      );
-    }
-    return promote(services, description, token, keyId);
-  });
+  return runStep<{ promoted: boolean; previousVersionId?: string }>(
+    services,
+    secretId,
+    "finishSecret",
+    async () => {
+      const { description, version } = await guardToken(services, secretId, token, "finishSecret");
+      const keyId = (version.payload as SecretPayload).keyId;
+      const waited = (services.wallNow ?? Date.now)() - (version.createdDate?.getTime() ?? 0);
+      if (description.currentVersionId !== token && waited > PROMOTE_WITHIN_MS) {
+        throw new RotatorError(
+          "ROTATOR_PENDING_STALE",
+          `finishSecret: version ${token} of ${description.arn} was staged ${Math.round(waited / 1000)} s ago; ` +
+            `promoting it now would start the previous key's grace too early. It is abandoned instead (its key ` +
+            `${keyId} revoked) and the next pass stages a fresh key.`,
+          { secretId: description.arn, versionId: token, keyId, step: "finishSecret" },
+        );
+      }
+      return promote(services, description, token, keyId);
+    },
+  );
 }
 
 /**
@@ -242,7 +258,10 @@ export async function rotateFrom(
   });
   await runStep(services, arn, "setSecret", async () => setOutcome(token));
   await runStep(services, arn, "testSecret", async () => {
-    const refusal = staged.how === "minted" ? await testing : await probe(services, state.policy, apiKey as Redacted<string>);
+    const refusal =
+      staged.how === "minted"
+        ? await testing
+        : await probe(services, state.policy, apiKey as Redacted<string>);
     return checked(services, state.policy, token, staged.keyId, refusal);
   });
   const labels = { ...state.versionIdsToStages, [token]: [AWSPENDING] };
@@ -262,11 +281,23 @@ export async function finishFrom(
   const token = pending.versionId;
   if (state.current.versionId !== token) {
     await runStep(services, policy.arn, "testSecret", async () =>
-      checked(services, policy, token, pending.payload.keyId, await probe(services, policy, pending.payload.apiKey)),
+      checked(
+        services,
+        policy,
+        token,
+        pending.payload.keyId,
+        await probe(services, policy, pending.payload.apiKey),
+      ),
     );
   }
   return runStep(services, policy.arn, "finishSecret", async () =>
-    promote(services, describedAs(state, state.versionIdsToStages), token, pending.payload.keyId, state.current.payload.keyId),
+    promote(
+      services,
+      describedAs(state, state.versionIdsToStages),
+      token,
+      pending.payload.keyId,
+      state.current.payload.keyId,
+    ),
   );
 }
 
@@ -283,7 +314,11 @@ export async function abandonPending(
   await runStep(services, policy.arn, "abandonPending", async () => {
     await services.store.removeStage(policy.arn, AWSPENDING, pending.versionId);
     if (pending.keyId !== undefined) {
-      await revokeKey(services, policy.arn, { keyId: pending.keyId, versionId: pending.versionId, reason: "stale-pending" });
+      await revokeKey(services, policy.arn, {
+        keyId: pending.keyId,
+        versionId: pending.versionId,
+        reason: "stale-pending",
+      });
     }
     return {
       value: undefined,
@@ -328,7 +363,11 @@ export async function revokeEach(
  * the AWSCURRENT value together, AWSPENDING's value when that label is elsewhere. Returns false,
  * with a warning, when it refuses. A key LlamaCloud no longer knows counts as revoked.
  */
-export async function revokeKey(services: RotatorServices, arn: string, revocation: Revocation): Promise<boolean> {
+export async function revokeKey(
+  services: RotatorServices,
+  arn: string,
+  revocation: Revocation,
+): Promise<boolean> {
   const [description, current] = await Promise.all([
     services.store.describe(arn),
     services.store.readPayload(arn, { stage: AWSCURRENT }),
@@ -339,10 +378,17 @@ export async function revokeKey(services: RotatorServices, arn: string, revocati
     const pending = await readVersion(services, arn, pendingId);
     holders.push(["AWSPENDING", pending.payload?.keyId]);
   }
-  return revokeUnlessHeld(services, arn, revocation, holders, { [AWSCURRENT]: current.versionId, AWSPENDING: pendingId });
+  return revokeUnlessHeld(services, arn, revocation, holders, {
+    [AWSCURRENT]: current.versionId,
+    AWSPENDING: pendingId,
+  });
 }
 
-function revokeChecked(services: RotatorServices, state: SecretState, revocation: Revocation): Promise<boolean> {
+function revokeChecked(
+  services: RotatorServices,
+  state: SecretState,
+  revocation: Revocation,
+): Promise<boolean> {
   return revokeUnlessHeld(
     services,
     state.policy.arn,
@@ -434,7 +480,11 @@ function policyOf(description: SecretDescription, payload: SecretPayload): Secre
 }
 
 /** Mints the key for `token`, reconciling lost responses. */
-async function mint(services: RotatorServices, state: SecretState, token: string): Promise<CreatedApiKey & { name: string }> {
+async function mint(
+  services: RotatorServices,
+  state: SecretState,
+  token: string,
+): Promise<CreatedApiKey & { name: string }> {
   const { policy } = state;
   const name = keyName(state.keyPrefix, policy.projectId, policy.environment, token);
   // LlamaCloud's create takes no idempotency key: after an ambiguous failure the key may exist without
@@ -448,7 +498,10 @@ async function mint(services: RotatorServices, state: SecretState, token: string
     } catch (error) {
       if (!isLlamaCloudError(error) || !error.ambiguous) throw error;
       last = error;
-      const found: ApiKeyInfo[] = await services.client.findApiKeysByName({ projectId: policy.projectId, name });
+      const found: ApiKeyInfo[] = await services.client.findApiKeysByName({
+        projectId: policy.projectId,
+        name,
+      });
       for (const key of found) {
         if (seen.has(key.id)) continue;
         seen.add(key.id);
@@ -495,7 +548,10 @@ async function stage(
     if (isSecretsError(error, "SECRET_TOKEN_CONFLICT")) {
       // Another run got there first: ours never reached the secret, so no reader has it.
       await revokeKey(services, arn, { keyId: minted.key.id, versionId: token, reason: "lost-race" });
-      const [description, theirs] = await Promise.all([services.store.describe(arn), readVersion(services, arn, token)]);
+      const [description, theirs] = await Promise.all([
+        services.store.describe(arn),
+        readVersion(services, arn, token),
+      ]);
       const labels = description.versionIdsToStages[token] ?? [];
       if (theirs.payload !== undefined && (labels.includes(AWSPENDING) || labels.includes(AWSCURRENT))) {
         const staged = stagedFrom(token, theirs.payload, "adopted-concurrent");
@@ -516,26 +572,39 @@ async function stage(
       () => undefined,
     );
     if (landed === false) {
-      await revokeKey(services, arn, { keyId: minted.key.id, versionId: token, reason: "orphan" }).catch(() => {
-        // Named after the token: the orphan sweep finds it.
-      });
+      await revokeKey(services, arn, { keyId: minted.key.id, versionId: token, reason: "orphan" }).catch(
+        () => {
+          // Named after the token: the orphan sweep finds it.
+        },
+      );
     }
     throw error;
   }
-  const staged: StagedKey = { versionId: token, keyId: minted.key.id, key: redactKey(minted.secret), how: "minted" };
+  const staged: StagedKey = {
+    versionId: token,
+    keyId: minted.key.id,
+    key: redactKey(minted.secret),
+    how: "minted",
+  };
   services.events.emit("rotation:staged", { secretArn: arn, ...staged });
   return { staged, apiKey: minted.secret };
 }
 
 /** Calls LlamaCloud with the key; resolves with why it was refused, or undefined when it works. */
-async function probe(services: RotatorServices, policy: SecretPolicy, apiKey: Redacted<string>): Promise<string | undefined> {
+async function probe(
+  services: RotatorServices,
+  policy: SecretPolicy,
+  apiKey: Redacted<string>,
+): Promise<string | undefined> {
   const delays = services.testRetryDelaysMs ?? DEFAULT_TEST_RETRY_DELAYS_MS;
   let refusal: string | undefined;
   for (let attempt = 0; attempt <= delays.length; attempt++) {
     if (attempt > 0) await sleep(delays[attempt - 1]);
     try {
       const project = await services.client.withApiKey(apiKey).getProject(policy.projectId);
-      return project.id === policy.projectId ? undefined : `it reached project ${project.id} instead of ${policy.projectId}`;
+      return project.id === policy.projectId
+        ? undefined
+        : `it reached project ${project.id} instead of ${policy.projectId}`;
     } catch (error) {
       if (
         isLlamaCloudError(error, "LLAMACLOUD_AUTHENTICATION") ||
@@ -572,7 +641,12 @@ async function checked(
     );
   }
   services.events.emit("rotation:tested", { secretArn: arn, versionId: token, keyId, durationMs: 0 });
-  return { value: { keyId }, outcome: `key ${keyId} reaches project ${policy.projectId}`, versionId: token, keyId };
+  return {
+    value: { keyId },
+    outcome: `key ${keyId} reaches project ${policy.projectId}`,
+    versionId: token,
+    keyId,
+  };
 }
 
 /**
@@ -618,12 +692,20 @@ async function promote(
 }
 
 /** Another run promoted the token: revoke every key named after it that the version does not hold. */
-async function settleRace(services: RotatorServices, description: SecretDescription, token: string, keyId: string) {
+async function settleRace(
+  services: RotatorServices,
+  description: SecretDescription,
+  token: string,
+  keyId: string,
+) {
   const arn = description.arn;
   const held = await readVersion(services, arn, token);
   const heldId = held.payload?.keyId;
   if (heldId === undefined || held.payload === undefined) return;
-  const named = await services.client.findApiKeysByName({ projectId: held.payload.projectId, name: held.payload.keyName });
+  const named = await services.client.findApiKeysByName({
+    projectId: held.payload.projectId,
+    name: held.payload.keyName,
+  });
   const losers = new Set(named.map((key) => key.id).filter((id) => id !== heldId));
   if (keyId !== heldId) losers.add(keyId);
   for (const loser of losers) {

@@ -1,8 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { processSecret } from "../../rotator/rotation";
 import { nextToken } from "../../rotator/plan";
+import { processSecret } from "../../rotator/rotation";
 import { readSecretState } from "../../rotator/state";
-import { createSecret, finishSecret, revokeKey, revokePrevious, setSecret, testSecret } from "../../rotator/steps";
+import {
+  createSecret,
+  finishSecret,
+  revokeKey,
+  revokePrevious,
+  setSecret,
+  testSecret,
+} from "../../rotator/steps";
 import {
   createManagedSecret,
   eventsOf,
@@ -68,7 +75,11 @@ describe("every step is re-runnable (invariant 4)", () => {
     expect(await revokePrevious(ctx, secret.arn, { revokeNow: true })).toBe(0);
     expect(await snapshot()).toEqual(afterRevoke);
     // And a DELETE repeated by hand counts as done (LlamaCloud's 404).
-    const revocation = { keyId: secret.initialKeyId, versionId: secret.initialVersionId, reason: "revoke-now" as const };
+    const revocation = {
+      keyId: secret.initialKeyId,
+      versionId: secret.initialVersionId,
+      reason: "revoke-now" as const,
+    };
     expect(await revokeKey(ctx, secret.arn, revocation)).toBe(true);
     expect(eventsOf(ctx.log, "rotation:revoked").map((r) => r.alreadyRevoked)).toEqual([false, true]);
     // One mint for the rotation: no rerun minted again.

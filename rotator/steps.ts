@@ -244,7 +244,7 @@ export async function rotateFrom(
   token: string,
 ): Promise<{ staged: StagedKey; promoted: boolean }> {
   const arn = state.policy.arn;
-  let testing: Promise<string | undefined> | undefined;
+  let testing: Promise<Verdict> | undefined;
   let apiKey: Redacted<string> | undefined;
   const staged = await runStep(services, arn, "createSecret", async () => {
     const minted = await mint(services, state, token);
@@ -258,11 +258,12 @@ export async function rotateFrom(
   });
   await runStep(services, arn, "setSecret", async () => setOutcome(token));
   await runStep(services, arn, "testSecret", async () => {
-    const refusal =
-      staged.how === "minted"
+    // Our key was tested while it was written; a key adopted from another run is tested now.
+    const verdict =
+      staged.how === "minted" && testing !== undefined
         ? await testing
         : await probe(services, state.policy, apiKey as Redacted<string>);
-    return checked(services, state.policy, token, staged.keyId, refusal);
+    return checked(services, state.policy, token, staged.keyId, verdict);
   });
   const labels = { ...state.versionIdsToStages, [token]: [AWSPENDING] };
   const finished = await runStep(services, arn, "finishSecret", async () =>
@@ -590,21 +591,34 @@ async function stage(
   return { staged, apiKey: minted.secret };
 }
 
-/** Calls LlamaCloud with the key; resolves with why it was refused, or undefined when it works. */
+/** What testing a key found: why LlamaCloud refused it (absent: it works), and how long that took. */
+interface Verdict {
+  refusal?: string;
+  durationMs: number;
+}
+
+/** Calls LlamaCloud with the key, waiting and retrying when a new key is refused (propagation). */
 async function probe(
   services: RotatorServices,
   policy: SecretPolicy,
   apiKey: Redacted<string>,
-): Promise<string | undefined> {
+): Promise<Verdict> {
+  const started = performance.now();
+  const verdict = (refusal: string | undefined): Verdict => ({
+    ...(refusal === undefined ? {} : { refusal }),
+    durationMs: Math.round(performance.now() - started),
+  });
   const delays = services.testRetryDelaysMs ?? DEFAULT_TEST_RETRY_DELAYS_MS;
   let refusal: string | undefined;
   for (let attempt = 0; attempt <= delays.length; attempt++) {
     if (attempt > 0) await sleep(delays[attempt - 1]);
     try {
       const project = await services.client.withApiKey(apiKey).getProject(policy.projectId);
-      return project.id === policy.projectId
-        ? undefined
-        : `it reached project ${project.id} instead of ${policy.projectId}`;
+      return verdict(
+        project.id === policy.projectId
+          ? undefined
+          : `it reached project ${project.id} instead of ${policy.projectId}`,
+      );
     } catch (error) {
       if (
         isLlamaCloudError(error, "LLAMACLOUD_AUTHENTICATION") ||
@@ -617,7 +631,7 @@ async function probe(
       throw error;
     }
   }
-  return refusal;
+  return verdict(refusal);
 }
 
 /** testSecret's verdict: passes, or clears AWSPENDING, revokes the key and throws ROTATOR_TEST_FAILED. */
@@ -626,7 +640,7 @@ async function checked(
   policy: SecretPolicy,
   token: string,
   keyId: string,
-  refusal: string | undefined,
+  { refusal, durationMs }: Verdict,
 ) {
   const arn = policy.arn;
   if (refusal !== undefined) {
@@ -640,7 +654,7 @@ async function checked(
       { secretId: arn, versionId: token, keyId, step: "testSecret" },
     );
   }
-  services.events.emit("rotation:tested", { secretArn: arn, versionId: token, keyId, durationMs: 0 });
+  services.events.emit("rotation:tested", { secretArn: arn, versionId: token, keyId, durationMs });
   return {
     value: { keyId },
     outcome: `key ${keyId} reaches project ${policy.projectId}`,

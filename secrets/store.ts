@@ -163,6 +163,14 @@ export interface WriteVersionInput {
    * versions are immutable, so it still holds what the caller validated.
    */
   verifiedCurrentVersionId?: string;
+  /**
+   * Write with PutSecretValue alone, for a caller that has just read the labels and validated the
+   * AWSCURRENT value itself (the rotator's guard). Secrets Manager's own token check then decides:
+   * the token already used with another value throws SECRET_TOKEN_CONFLICT, the same value is a
+   * no-op (`created` is then reported true: unknowable without a read). moto, unlike AWS, rewrites a
+   * version that still carries AWSPENDING; the caller must reconcile that (see `rotator/steps.ts`).
+   */
+  checkedByCaller?: boolean;
 }
 
 export interface PromoteOptions {
@@ -236,9 +244,11 @@ export interface SecretStore {
   /**
    * Moves AWSCURRENT to `versionId` (Secrets Manager moves AWSPREVIOUS to the version it left), then
    * removes AWSPENDING from `versionId` if it is there. Re-runnable: on a version that is already
-   * AWSCURRENT it only clears AWSPENDING, or does nothing. See {@link PromoteOptions.known}.
+   * AWSCURRENT it only clears AWSPENDING, or does nothing. See {@link PromoteOptions.known}. `moved` is
+   * true when this call moved AWSCURRENT, false when the version was AWSCURRENT already (or another
+   * caller moved it there meanwhile).
    */
-  promote(secretId: string, versionId: string, options?: PromoteOptions): Promise<void>;
+  promote(secretId: string, versionId: string, options?: PromoteOptions): Promise<{ moved: boolean }>;
   /** Removes `stage` from `versionId`; a no-op when it is not there. AWSCURRENT cannot be removed, only moved ({@link promote}). */
   removeStage(secretId: string, stage: string, versionId: string): Promise<void>;
   /**
@@ -498,6 +508,11 @@ export function createSecretStore(options: SecretStoreOptions = {}): SecretStore
       );
     }
     const sensitive = [text, input.payload.apiKey.reveal()];
+    if (input.checkedByCaller === true) {
+      // ResourceExistsException maps to SECRET_TOKEN_CONFLICT (aws-errors.ts).
+      await put(secretId, token, text, stage, sensitive);
+      return { versionId: token, created: true };
+    }
 
     // Decide "same token, same value?" ourselves rather than trusting PutSecretValue's answer:
     // AWS ignores such a write silently (so `created` would be unknowable), and moto rewrites a
@@ -531,7 +546,12 @@ export function createSecretStore(options: SecretStoreOptions = {}): SecretStore
         );
       }
     }
-    const out = await send({ operation: "PutSecretValue", secretId, versionId: token, sensitive }, () =>
+    const out = await put(secretId, token, text, stage, sensitive);
+    return { versionId: out.VersionId ?? token, created: true };
+  }
+
+  function put(secretId: string, token: string, text: string, stage: string, sensitive: string[]) {
+    return send({ operation: "PutSecretValue", secretId, versionId: token, sensitive }, () =>
       client.send(
         new PutSecretValueCommand({
           SecretId: secretId,
@@ -541,7 +561,6 @@ export function createSecretStore(options: SecretStoreOptions = {}): SecretStore
         }),
       ),
     );
-    return { versionId: out.VersionId ?? token, created: true };
   }
 
   function conflict(secretId: string, arn: string, token: string): SecretTokenConflictError {
@@ -576,7 +595,12 @@ export function createSecretStore(options: SecretStoreOptions = {}): SecretStore
     );
   }
 
-  async function promote(secretId: string, versionId: string, options: PromoteOptions = {}): Promise<void> {
+  async function promote(
+    secretId: string,
+    versionId: string,
+    options: PromoteOptions = {},
+  ): Promise<{ moved: boolean }> {
+    let moved = false;
     const known = options.known;
     let description = known ?? (await describeLive(secretId, "UpdateSecretVersionStage"));
     if (known?.deletedDate !== undefined) {
@@ -595,6 +619,7 @@ export function createSecretStore(options: SecretStoreOptions = {}): SecretStore
       try {
         const from = description.currentVersionId;
         await moveStage(secretId, AWSCURRENT, { to: versionId, ...(from === undefined ? {} : { from }) });
+        moved = true;
       } catch (error) {
         // Another promoter may have moved AWSCURRENT between our describe and our move; if it moved
         // it where we wanted, the step is done.
@@ -608,6 +633,7 @@ export function createSecretStore(options: SecretStoreOptions = {}): SecretStore
     if (description.versionIdsToStages[versionId]?.includes(AWSPENDING)) {
       await removeLabel(secretId, AWSPENDING, versionId);
     }
+    return { moved };
   }
 
   async function removeLabel(secretId: string, stage: string, versionId: string): Promise<void> {

@@ -1,7 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { nextToken } from "../../rotator/plan";
 import { processSecret } from "../../rotator/rotation";
-import { newKeyTemplate, nextToken, readSecretState } from "../../rotator/state";
-import { createSecret, finishSecret, revokePrevious, setSecret, testSecret } from "../../rotator/steps";
+import { readSecretState } from "../../rotator/state";
+import {
+  createSecret,
+  finishSecret,
+  revokeKey,
+  revokePrevious,
+  setSecret,
+  testSecret,
+} from "../../rotator/steps";
 import {
   createManagedSecret,
   eventsOf,
@@ -28,8 +36,7 @@ describe("every step is re-runnable (invariant 4)", () => {
     const secret = await createManagedSecret(world, { rotateEvery: "30d", grace: "60s" });
     const ctx = rotationContext(world);
     const state = await readSecretState(ctx, secret.arn);
-    const target = { policy: state.policy, token: nextToken(state).token };
-    const template = newKeyTemplate(state);
+    const target = { secretId: secret.arn, token: nextToken(state).token };
     const snapshot = async () => ({
       labels: await labelledKeys(world, secret.arn),
       versions: (await world.store.listVersions(secret.arn)).map((v) => [v.versionId, v.stages]),
@@ -37,9 +44,9 @@ describe("every step is re-runnable (invariant 4)", () => {
     });
 
     const posts = world.emulator.requests("POST /api/v1/api-keys").length;
-    const created = await createSecret(ctx, target, template);
+    const created = await createSecret(ctx, target);
     const afterCreate = await snapshot();
-    const createdAgain = await createSecret(ctx, target, template);
+    const createdAgain = await createSecret(ctx, target);
     expect(createdAgain).toEqual({ ...created, how: "resumed" });
     expect(await snapshot()).toEqual(afterCreate);
     expect(afterCreate.labels.pending).toEqual({ versionId: target.token, keyId: created.keyId });
@@ -52,9 +59,9 @@ describe("every step is re-runnable (invariant 4)", () => {
     expect(await testSecret(ctx, target)).toEqual({ keyId: created.keyId });
     expect(await snapshot()).toEqual(afterCreate);
 
-    expect(await finishSecret(ctx, target, { keyId: created.keyId })).toMatchObject({ promoted: true });
+    expect(await finishSecret(ctx, target)).toMatchObject({ promoted: true });
     const afterFinish = await snapshot();
-    expect(await finishSecret(ctx, target, { keyId: created.keyId })).toEqual({ promoted: false });
+    expect(await finishSecret(ctx, target)).toEqual({ promoted: false });
     expect(await testSecret(ctx, target)).toEqual({ keyId: created.keyId });
     expect(await snapshot()).toEqual(afterFinish);
     expect(afterFinish.labels).toEqual({
@@ -62,15 +69,18 @@ describe("every step is re-runnable (invariant 4)", () => {
       previous: { versionId: secret.initialVersionId, keyId: secret.initialKeyId },
     });
 
+    expect(await revokePrevious(ctx, secret.arn, { revokeNow: true })).toBe(1);
+    const afterRevoke = await snapshot();
+    // Run again: the key is no longer listed, so there is nothing left to pick.
+    expect(await revokePrevious(ctx, secret.arn, { revokeNow: true })).toBe(0);
+    expect(await snapshot()).toEqual(afterRevoke);
+    // And a DELETE repeated by hand counts as done (LlamaCloud's 404).
     const revocation = {
       keyId: secret.initialKeyId,
       versionId: secret.initialVersionId,
       reason: "revoke-now" as const,
     };
-    await revokePrevious(ctx, state.policy, [revocation]);
-    const afterRevoke = await snapshot();
-    await revokePrevious(ctx, state.policy, [revocation]);
-    expect(await snapshot()).toEqual(afterRevoke);
+    expect(await revokeKey(ctx, secret.arn, revocation)).toBe(true);
     expect(eventsOf(ctx.log, "rotation:revoked").map((r) => r.alreadyRevoked)).toEqual([false, true]);
     // One mint for the rotation: no rerun minted again.
     expect(world.emulator.requests("POST /api/v1/api-keys")).toHaveLength(posts + 1);
@@ -80,11 +90,12 @@ describe("every step is re-runnable (invariant 4)", () => {
   it("never revokes the key AWSCURRENT holds, even if asked to", async () => {
     const secret = await createManagedSecret(world, { rotateEvery: "30d" });
     const ctx = rotationContext(world);
-    const state = await readSecretState(ctx, secret.arn);
-    const revoked = await revokePrevious(ctx, state.policy, [
-      { keyId: secret.initialKeyId, versionId: secret.initialVersionId, reason: "grace-passed" },
-    ]);
-    expect(revoked).toBe(0);
+    const revoked = await revokeKey(ctx, secret.arn, {
+      keyId: secret.initialKeyId,
+      versionId: secret.initialVersionId,
+      reason: "grace-passed",
+    });
+    expect(revoked).toBe(false);
     expect(eventsOf(ctx.log, "warning")[0]?.message).toMatch(
       /Refused to revoke key .*: AWSCURRENT .* holds it now/,
     );

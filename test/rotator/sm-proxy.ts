@@ -15,6 +15,8 @@ export interface ProxyRule {
   operation: string;
   /** Only requests whose SecretId contains this string. */
   secret?: string;
+  /** Only while this says so (checked when each request arrives), e.g. while a given step runs. */
+  when?: () => boolean;
   /** Let this many matching requests through before the rule applies. */
   skip?: number;
   /** How many matching requests the rule hits ("always" until cleared). */
@@ -132,6 +134,7 @@ export async function startSmProxy(target: string, options: SmProxyOptions = {})
         (a) =>
           a.rule.operation === operation &&
           (a.rule.secret === undefined || (secretId ?? "").includes(a.rule.secret)) &&
+          (a.rule.when === undefined || a.rule.when()) &&
           (a.rule.times === "always" || a.hits < (a.rule.times ?? 1)),
       );
       if (armed !== undefined && armed.skipped < (armed.rule.skip ?? 0)) {

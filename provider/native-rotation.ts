@@ -80,7 +80,9 @@ export function nativeRotationRules(
 ): { automaticallyAfterDays?: number; scheduleExpression?: string; duration?: string } {
   const ms = parseDuration(every, "rotation.every");
   if (ms < FOUR_HOURS_MS) {
-    throw invalid(`"rotation.every" is ${every}: Secrets Manager rotates at most every 4 hours; use 4h or more`);
+    throw invalid(
+      `"rotation.every" is ${every}: Secrets Manager rotates at most every 4 hours; use 4h or more`,
+    );
   }
   const windowMs = window === undefined ? undefined : parseDuration(window, "rotation.native.window");
   if (windowMs !== undefined && windowMs > ms) {
@@ -174,7 +176,10 @@ export function declareNativeRotation(
     native: NativeRotationArgs;
     every: string;
     /** Per pair: the name its Secret and ApiKey were declared with, and both resources. */
-    secrets: Record<string, { resourceName: string; secret: Aws.secretsmanager.Secret; key: pulumi.Resource }>;
+    secrets: Record<
+      string,
+      { resourceName: string; secret: Aws.secretsmanager.Secret; key: pulumi.Resource }
+    >;
     kmsKeyArn?: pulumi.Input<string>;
   },
 ): NativeRotationResources {
@@ -189,7 +194,9 @@ export function declareNativeRotation(
     throw invalid(lines.join("; "));
   }
   if (input.native.adminSecretArn === undefined || input.native.adminSecretArn === "") {
-    throw invalid('"rotation.native.adminSecretArn" is required: the secret holding the LlamaCloud admin key');
+    throw invalid(
+      '"rotation.native.adminSecretArn" is required: the secret holding the LlamaCloud admin key',
+    );
   }
   const rules = nativeRotationRules(input.every, input.native.window);
   const opts = { parent };

@@ -197,7 +197,9 @@ export function readFunctionConfig(env: NodeJS.ProcessEnv = process.env): Functi
     ...(ids === undefined || ids.length === 0 ? {} : { secretIds: ids }),
     ...(e.LLAMACLOUD_KEYS_PREFIX === undefined ? {} : { prefix: e.LLAMACLOUD_KEYS_PREFIX }),
     ...(e.LLAMACLOUD_KEYS_ADMIN_TTL === undefined ? {} : { adminTtl: e.LLAMACLOUD_KEYS_ADMIN_TTL }),
-    ...(e.LLAMACLOUD_KEYS_NOW_OFFSET_MS === undefined ? {} : { nowOffsetMs: Number(e.LLAMACLOUD_KEYS_NOW_OFFSET_MS) }),
+    ...(e.LLAMACLOUD_KEYS_NOW_OFFSET_MS === undefined
+      ? {}
+      : { nowOffsetMs: Number(e.LLAMACLOUD_KEYS_NOW_OFFSET_MS) }),
   };
 }
 
@@ -284,7 +286,13 @@ export function createRotationHandler(deps: HandlerDeps = {}): RotationHandler {
     if ("detail-type" in parsed) return revokePass(await services(parts), parts);
     const { Step, SecretId, ClientRequestToken } = parsed;
     if ((await guard(parts.store, parsed)) === "current") {
-      return { kind: "step", step: Step, secretId: SecretId, token: ClientRequestToken, outcome: "already-current" };
+      return {
+        kind: "step",
+        step: Step,
+        secretId: SecretId,
+        token: ClientRequestToken,
+        outcome: "already-current",
+      };
     }
     const s = await services(parts);
     const input = { secretId: SecretId, token: ClientRequestToken };
@@ -317,7 +325,7 @@ async function guard(store: SecretStore, event: SecretsManagerRotationEvent): Pr
     throw new NativeRotationError(
       "NATIVE_ROTATION_DISABLED",
       `Secret ${arn} is not enabled for rotation; ${event.Step} did nothing. Enable it with RotateSecret ` +
-        "(RotationLambdaARN and RotationRules), e.g. through ProjectKeys' rotation.mode \"native\".",
+        '(RotationLambdaARN and RotationRules), e.g. through ProjectKeys\' rotation.mode "native".',
     );
   }
   const stages = description.versionIdsToStages[event.ClientRequestToken];

@@ -119,7 +119,11 @@ export function rotationInfo(out: {
   LastRotatedDate?: Date | undefined;
   NextRotationDate?: Date | undefined;
   RotationRules?:
-    | { AutomaticallyAfterDays?: number | undefined; ScheduleExpression?: string | undefined; Duration?: string | undefined }
+    | {
+        AutomaticallyAfterDays?: number | undefined;
+        ScheduleExpression?: string | undefined;
+        Duration?: string | undefined;
+      }
     | undefined;
 }): SecretRotationInfo | undefined {
   const lambdaArn = out.RotationLambdaARN === "" ? undefined : out.RotationLambdaARN;

@@ -238,7 +238,8 @@ function cacheRoot() {
 function installLambdaRuntime() {
   const ric = path.join(root, "node_modules", "aws-lambda-ric", "index.mjs");
   const addon = path.join(root, "node_modules", "aws-lambda-ric", "rapid-client.node");
-  if (!fs.existsSync(ric)) throw new SetupError(`${ric} is missing: run \`npm ci\` (setup without --skip-npm)`);
+  if (!fs.existsSync(ric))
+    throw new SetupError(`${ric} is missing: run \`npm ci\` (setup without --skip-npm)`);
   if (!fs.existsSync(addon)) {
     throw new SetupError(
       `aws-lambda-ric's native addon (${addon}) was not built: its install scripts did not run.\n` +

@@ -179,7 +179,9 @@ export async function deployFunction(
   const roleName = `${input.name}-role`;
   const trust = JSON.stringify({
     Version: "2012-10-17",
-    Statement: [{ Effect: "Allow", Principal: { Service: "lambda.amazonaws.com" }, Action: "sts:AssumeRole" }],
+    Statement: [
+      { Effect: "Allow", Principal: { Service: "lambda.amazonaws.com" }, Action: "sts:AssumeRole" },
+    ],
   });
   const role = await fetch(`${engine.endpoint}/`, {
     method: "POST",

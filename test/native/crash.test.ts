@@ -1,7 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { FaultSpec } from "../../llamacloud/emulator";
 import type { DeployedFunction } from "../harness/native-engine";
-import { createManagedSecret, expectCurrentWorks, keyAccounting, labelledKeys, requireBuilt } from "../rotator/fixtures";
+import {
+  createManagedSecret,
+  expectCurrentWorks,
+  keyAccounting,
+  labelledKeys,
+  requireBuilt,
+} from "../rotator/fixtures";
 import { type SmProxy, startSmProxy } from "../rotator/sm-proxy";
 import { type NativeWorld, scheduledEvent, startNativeWorld } from "./fixtures";
 
@@ -42,7 +48,10 @@ const cases: CrashCase[] = [
   {
     name: "createSecret, POST create held after LlamaCloud minted the key (its answer lost)",
     step: "createSecret",
-    hold: { in: "llamacloud", fault: { route: "POST /api/v1/api-keys", kind: "hold", when: "before-response" } },
+    hold: {
+      in: "llamacloud",
+      fault: { route: "POST /api/v1/api-keys", kind: "hold", when: "before-response" },
+    },
   },
   {
     name: "createSecret, PutSecretValue that reached Secrets Manager",

@@ -43,9 +43,13 @@ let packaged: Buffer | undefined;
 export async function packagedZip(): Promise<Buffer> {
   if (packaged !== undefined) return packaged;
   const out = join(mkdtempSync(join(tmpdir(), "llamacloud-keys-zip-")), "rotator.zip");
-  const run = await runProcess(process.execPath, [join(repoRoot, "tools", "package-lambda.js"), "--out", out], {
-    cwd: repoRoot,
-  });
+  const run = await runProcess(
+    process.execPath,
+    [join(repoRoot, "tools", "package-lambda.js"), "--out", out],
+    {
+      cwd: repoRoot,
+    },
+  );
   if (run.code !== 0) throw new Error(`package:lambda failed:\n${run.output}`);
   packaged = readFileSync(out);
   return packaged;

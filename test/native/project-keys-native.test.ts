@@ -49,7 +49,8 @@ beforeAll(async () => {
           return { accountId: ACCOUNT, arn: `arn:aws:iam::${ACCOUNT}:user/deployer`, userId: "AIDA" };
         }
         if (args.token === "aws:index/getRegion:getRegion") return { name: "eu-west-1", region: "eu-west-1" };
-        if (args.token === "aws:index/getPartition:getPartition") return { partition: "aws", dnsSuffix: "amazonaws.com" };
+        if (args.token === "aws:index/getPartition:getPartition")
+          return { partition: "aws", dnsSuffix: "amazonaws.com" };
         return args.inputs;
       },
     },
@@ -113,17 +114,27 @@ test("native mode provisions the function, its role, permissions, one SecretRota
     ],
     Resource: Object.values(arns).sort(),
   });
-  expect(bySid["ReadAdminKey"]).toMatchObject({ Action: ["secretsmanager:GetSecretValue"], Resource: adminSecretArn });
+  expect(bySid["ReadAdminKey"]).toMatchObject({
+    Action: ["secretsmanager:GetSecretValue"],
+    Resource: adminSecretArn,
+  });
   expect(bySid["UseSecretsKmsKey"]).toMatchObject({ Resource: kmsKeyArn });
   expect(document.Statement.every((s) => s.Resource !== "*")).toBe(true);
-  expect(Object.keys(bySid).sort()).toEqual(["ReadAdminKey", "RotateManagedSecrets", "UseSecretsKmsKey", "WriteOwnLogs"]);
+  expect(Object.keys(bySid).sort()).toEqual([
+    "ReadAdminKey",
+    "RotateManagedSecrets",
+    "UseSecretsKmsKey",
+    "WriteOwnLogs",
+  ]);
 
   const permissions = of("aws:lambda/permission:Permission");
   expect(permissions.map((p) => p.inputs["principal"]).sort()).toEqual([
     "events.amazonaws.com",
     "secretsmanager.amazonaws.com",
   ]);
-  expect(permissions.find((p) => p.inputs["principal"] === "secretsmanager.amazonaws.com")?.inputs).toMatchObject({
+  expect(
+    permissions.find((p) => p.inputs["principal"] === "secretsmanager.amazonaws.com")?.inputs,
+  ).toMatchObject({
     action: "lambda:InvokeFunction",
     sourceAccount: ACCOUNT,
   });

@@ -1,5 +1,7 @@
+import { readFileSync } from "node:fs";
 import { DescribeSecretCommand } from "@aws-sdk/client-secrets-manager";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { listArtifacts } from "../harness/leak-scan";
 import type { DeployedFunction } from "../harness/native-engine";
 import {
   createManagedSecret,
@@ -87,10 +89,18 @@ describe("RotateSecret drives the packaged function through the four steps", () 
 
 describe("events that are not a step of a live rotation change nothing", () => {
   it.each([
-    ["an unknown step", { Step: "rotateSecret", SecretId: "x", ClientRequestToken: "a".repeat(36) }, /"Step": must be one of/],
+    [
+      "an unknown step",
+      { Step: "rotateSecret", SecretId: "x", ClientRequestToken: "a".repeat(36) },
+      /"Step": must be one of/,
+    ],
     ["a missing token", { Step: "createSecret", SecretId: "x" }, /"ClientRequestToken"/],
     ["a missing SecretId", { Step: "finishSecret", ClientRequestToken: "a".repeat(36) }, /"SecretId"/],
-    ["an unknown field", { Step: "createSecret", SecretId: "x", ClientRequestToken: "a".repeat(36), Extra: 1 }, /unknown field\(s\) Extra/],
+    [
+      "an unknown field",
+      { Step: "createSecret", SecretId: "x", ClientRequestToken: "a".repeat(36), Extra: 1 },
+      /unknown field\(s\) Extra/,
+    ],
     ["a bad scheduled event", { "detail-type": "Scheduled Event" }, /"source"/],
   ])("%s is refused naming the field", async (_name, event, message) => {
     const secret = await createManagedSecret(world, { rotateEvery: "30d", grace: "1d" });
@@ -144,7 +154,10 @@ describe("events that are not a step of a live rotation change nothing", () => {
     expect(described.currentVersionId).toBe(rotated.current.versionId);
     expect(described.previousVersionId).toBe(rotated.previous!.versionId);
     await expectCurrentWorks(world, secret.arn);
-    const live = world.emulator.state.allKeys().filter((k) => k.live).map((k) => k.id);
+    const live = world.emulator.state
+      .allKeys()
+      .filter((k) => k.live)
+      .map((k) => k.id);
     expect(live).toContain(rotated.current.keyId);
     expect(live).toContain(rotated.previous!.keyId);
   });
@@ -174,5 +187,24 @@ describe("two RotateSecret calls at once on one secret", () => {
     const { live } = await keyAccounting(world, secret);
     expect(live.length).toBeLessThanOrEqual(2);
     expect(live).toContain(after.current.keyId);
+  });
+});
+
+describe("the leak scan covers the function runtime's output", () => {
+  it("every line the runtime printed is in the recorded output of the engine, which the suite's scan reads", async () => {
+    const secret = await createManagedSecret(world, { rotateEvery: "30d", grace: "1d" });
+    await world.rotate(secret.arn, fn);
+    const dir = inject("artifactsDir");
+    const { scanned } = listArtifacts(dir);
+    const engineLogs = scanned
+      .filter((file) => file.endsWith(".stderr.log"))
+      .map((file) => readFileSync(file, "utf8"))
+      .filter((text) => text.includes("[native-engine]"));
+    expect(engineLogs.length).toBeGreaterThan(0);
+    const text = engineLogs.join("\n");
+    // The runtime's own lines (RIE and aws-lambda-ric) and the function's step log for this secret.
+    expect(text).toMatch(/\[lambda rotator-[^\]]+\] .*INVOKE START/);
+    expect(text).toContain(`"step":"finishSecret"`);
+    expect(text).toContain(secret.environment);
   });
 });

@@ -2,6 +2,7 @@ import { DEFAULT_TTL_MS as READER_DEFAULT_TTL_MS } from "../secrets/reader";
 import type { ManagedSecretSummary } from "../secrets/store";
 import { formatDuration, TAG_GRACE } from "../secrets/tags";
 import { errorCode, errorMessage, isRotatorError, RotatorError } from "./errors";
+import { isNativeRotation, processNativeSecret } from "./native";
 import { dueAt, type PlannedRevocation, planSecret, type SecretPlan } from "./plan";
 import type { RotatorServices } from "./services";
 import { NO_KEY_YET, readSecret, type SecretReading, type SecretState } from "./state";
@@ -48,6 +49,8 @@ export interface SecretResult {
   overdue?: { dueAt: string; overdueMs: number; why: string };
   /** The plan (dry runs only). */
   plan?: SecretPlan;
+  /** `native` when Secrets Manager rotates the secret itself (`native.ts`); absent otherwise. */
+  mode?: "native";
   error?: { code: string; message: string; step?: string };
   durationMs: number;
 }
@@ -82,6 +85,8 @@ export async function processSecret(
       return result;
     }
     state = reading.state;
+    // One driver per secret (invariant 9): Secrets Manager rotates a native secret, not this pass.
+    if (isNativeRotation(state.rotation)) return await processNativeSecret(services, state, options, result);
     warnShortGrace(services, state);
     let plan = decide(services, state, options);
     if (options.dryRun === true) return Object.assign(result, dryRun(state, plan));

@@ -7,6 +7,7 @@ import {
   type ManagedSecretSummary,
   type PayloadReading,
   type SecretDescription,
+  type SecretRotationInfo,
 } from "../secrets/store";
 import { RotatorError } from "./errors";
 import { readPolicy, type SecretPolicy } from "./policy";
@@ -55,6 +56,8 @@ export interface SecretState {
   read?: Map<string, VersionView>;
   /** Every version id, unlabelled ones included, when `ReadOptions.listVersions` asked for them. */
   allVersionIds?: ReadonlySet<string>;
+  /** Secrets Manager's native rotation settings, when set (see `native.ts`). */
+  rotation?: SecretRotationInfo;
 }
 
 /** How a managed secret with no AWSCURRENT version is reported (`rotate` and `status`). */
@@ -103,8 +106,10 @@ export async function readSecret(
   const earlyPolicy = listed === undefined ? undefined : safePolicy(listed);
   const earlyKeys =
     earlyPolicy === undefined ? undefined : settle(projectKeys(services, earlyPolicy.projectId));
-  const description: Pick<SecretDescription, "arn" | "name" | "tags" | "versionIdsToStages" | "deletedDate"> =
-    listed ?? (await services.store.describe(secretId));
+  const description: Pick<
+    SecretDescription,
+    "arn" | "name" | "tags" | "versionIdsToStages" | "deletedDate" | "rotation"
+  > = listed ?? (await services.store.describe(secretId));
   if (description.deletedDate !== undefined) {
     throw new RotatorError(
       "ROTATOR_UNMANAGED",
@@ -170,6 +175,7 @@ export async function readSecret(
   };
   if (pending !== undefined) state.pending = pending;
   if (previous !== undefined) state.previous = previous;
+  if (description.rotation !== undefined) state.rotation = description.rotation;
   if (listing !== undefined) state.allVersionIds = new Set((await listing).map((v) => v.versionId));
   if (options.versions !== undefined) {
     state.read = new Map(options.versions.map((id) => [id, viewOf(id) as VersionView]));

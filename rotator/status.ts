@@ -1,6 +1,7 @@
 import { redactKey } from "../secrets/payload";
 import type { RotatorConfig } from "./config";
 import { errorCode, errorMessage } from "./errors";
+import { rotationMode } from "./native";
 import { dueAt, isLive, planSecret, revokeAt } from "./plan";
 import { mapBounded } from "./run-once";
 import { buildServices, type RotatorDeps } from "./services";
@@ -26,6 +27,11 @@ export interface SecretStatus {
   skipped?: string;
   /** What the next pass would do. */
   next: string;
+  /** Who rotates it: the daemon/`rotate`, or Secrets Manager (`native`). */
+  mode?: "daemon" | "native";
+  /** Secrets Manager's LastRotatedDate and NextRotationDate, when it records them. */
+  lastRotatedDate?: string;
+  nextRotationDate?: string;
   error?: { code: string; message: string };
 }
 
@@ -77,6 +83,12 @@ export async function collectStatus(
         };
         const due = dueAt(state);
         if (due !== undefined) status.nextDueAt = new Date(due).toISOString();
+        status.mode = rotationMode(state.rotation);
+        if (state.rotation?.lastRotatedDate !== undefined)
+          status.lastRotatedDate = state.rotation.lastRotatedDate.toISOString();
+        if (state.rotation?.nextRotationDate !== undefined)
+          status.nextRotationDate = state.rotation.nextRotationDate.toISOString();
+        if (status.mode === "native") status.next = "rotated by Secrets Manager; revoke and sweep only";
         if (previous !== undefined) {
           const keyId = previous.payload?.keyId;
           const live = isLive(state, keyId);
@@ -122,6 +134,13 @@ export function formatStatus(statuses: SecretStatus[], now: number): string {
       continue;
     }
     lines.push(`  project      ${s.projectId}   environment ${s.environment}`);
+    if (s.mode !== undefined) {
+      lines.push(
+        `  mode         ${s.mode === "native" ? "native (Secrets Manager rotates it)" : "daemon"}` +
+          (s.lastRotatedDate === undefined ? "" : `   last rotated ${s.lastRotatedDate}`) +
+          (s.nextRotationDate === undefined ? "" : `   next rotation ${s.nextRotationDate}`),
+      );
+    }
     if (s.skipped !== undefined) {
       // No current key: no age, no due time, no previous key to speak of.
       lines.push(`  next pass    ${s.next}`, "");

@@ -8,6 +8,7 @@ import {
   ListSecretVersionIdsCommand,
   PutSecretValueCommand,
   RestoreSecretCommand,
+  RotateSecretCommand,
   SecretsManagerClient,
   type SecretsManagerClientConfig,
   TagResourceCommand,
@@ -285,6 +286,13 @@ export interface SecretStore {
    * are left out unless `includeScheduledForDeletion` is set: the rotator must not touch them.
    */
   listManagedSecrets(options?: ListManagedSecretsOptions): Promise<ManagedSecretSummary[]>;
+  /**
+   * RotateSecret with the secret's configured rotation function and rules (native rotation): Secrets
+   * Manager stages a new version under AWSPENDING and invokes the function. Resolves with the new
+   * version id. `lambdaArn` repeats the configured function: AWS keeps it when omitted, moto clears it
+   * (and then promotes the empty version). Optional so that other stores need not implement it.
+   */
+  requestRotation?(secretId: string, lambdaArn?: string): Promise<{ versionId?: string }>;
   /** TagResource: adds or overwrites tags. */
   tag(secretId: string, tags: Record<string, string>): Promise<void>;
   /** UntagResource: removes tags by key; absent keys are ignored. */
@@ -811,6 +819,18 @@ export function createSecretStore(options: SecretStoreOptions = {}): SecretStore
     return secrets;
   }
 
+  async function requestRotation(secretId: string, lambdaArn?: string): Promise<{ versionId?: string }> {
+    const out = await send({ operation: "RotateSecret", secretId }, () =>
+      client.send(
+        new RotateSecretCommand({
+          SecretId: secretId,
+          ...(lambdaArn === undefined ? {} : { RotationLambdaARN: lambdaArn }),
+        }),
+      ),
+    );
+    return out.VersionId === undefined ? {} : { versionId: out.VersionId };
+  }
+
   async function tag(secretId: string, tags: Record<string, string>): Promise<void> {
     if (Object.keys(tags).length === 0) return;
     await send({ operation: "TagResource", secretId }, () =>
@@ -844,6 +864,7 @@ export function createSecretStore(options: SecretStoreOptions = {}): SecretStore
     deleteSecret,
     restoreSecret,
     listManagedSecrets,
+    requestRotation,
     tag,
     untag,
     readTags,

@@ -22,6 +22,8 @@ const BENCHMARKS = [
   { name: "emulator", needsMoto: false },
   { name: "startup", needsMoto: true },
   { name: "rotation", needsMoto: true },
+  // Starts its own moto (the native engine: moto whose Lambda invoke runs the packaged function).
+  { name: "native", needsMoto: false },
   { name: "pulumi", needsMoto: true },
 ];
 

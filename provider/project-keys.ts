@@ -242,10 +242,6 @@ export class ProjectKeys extends pulumi.ComponentResource {
           ]),
         ),
       );
-    this.rotatorPolicy = pulumi
-      .all([kmsKeyArn, pulumi.all(pairs.map((pair) => this.secrets[pair]!.arn))])
-      .apply(([kms, arns]) => rotatorPolicy(arns as string[], kms as string | undefined));
-
     this.rotationFunctionArn =
       mode === "native"
         ? declareNativeRotation(aws, this, name, {
@@ -255,6 +251,11 @@ export class ProjectKeys extends pulumi.ComponentResource {
             ...(args.kmsKeyArn === undefined ? {} : { kmsKeyArn: args.kmsKeyArn }),
           }).function.arn
         : pulumi.output(undefined);
+    this.rotatorPolicy = pulumi
+      .all([kmsKeyArn, pulumi.all(pairs.map((pair) => this.secrets[pair]!.arn)), this.rotationFunctionArn])
+      .apply(([kms, arns, fn]) =>
+        rotatorPolicy(arns as string[], kms as string | undefined, fn as string | undefined),
+      );
 
     this.registerOutputs({
       rotationFunctionArn: this.rotationFunctionArn,
@@ -295,7 +296,11 @@ export function readerPolicy(secretArns: string[], kmsKeyArn?: string): string {
  * What the rotator does to these secrets: read, write versions, move staging labels, list versions,
  * and find managed secrets (ListSecrets supports no resource scoping, hence `*`).
  */
-export function rotatorPolicy(secretArns: string[], kmsKeyArn?: string): string {
+export function rotatorPolicy(
+  secretArns: string[],
+  kmsKeyArn?: string,
+  rotationFunctionArn?: string,
+): string {
   const statements: object[] = [
     {
       Sid: "RotateLlamaCloudKeys",
@@ -305,12 +310,23 @@ export function rotatorPolicy(secretArns: string[], kmsKeyArn?: string): string 
         "secretsmanager:GetSecretValue",
         "secretsmanager:ListSecretVersionIds",
         "secretsmanager:PutSecretValue",
+        "secretsmanager:RotateSecret",
         "secretsmanager:UpdateSecretVersionStage",
       ],
       Resource: [...secretArns].sort(),
     },
     { Sid: "FindManagedSecrets", Effect: "Allow", Action: ["secretsmanager:ListSecrets"], Resource: "*" },
   ];
+  // `rotate --force` on a natively rotated secret calls RotateSecret, whose caller must also be
+  // allowed to invoke the rotation function.
+  if (rotationFunctionArn !== undefined) {
+    statements.push({
+      Sid: "InvokeRotationFunction",
+      Effect: "Allow",
+      Action: ["lambda:InvokeFunction"],
+      Resource: rotationFunctionArn,
+    });
+  }
   if (kmsKeyArn !== undefined) {
     statements.push(kmsStatement("EncryptLlamaCloudKeys", ["kms:Decrypt", "kms:GenerateDataKey"], kmsKeyArn));
   }

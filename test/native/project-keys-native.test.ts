@@ -148,6 +148,20 @@ test("native mode provisions the function, its role, permissions, one SecretRota
       rotationRules: { automaticallyAfterDays: 30, duration: "3h" },
     });
   }
+  // The operators' rotator may ask Secrets Manager to rotate now (RotateSecret), which needs the
+  // right to invoke this function and nothing wider.
+  const rotator = JSON.parse(await resolved(keys.rotatorPolicy)) as {
+    Statement: { Sid: string; Action: string[]; Resource: unknown }[];
+  };
+  expect(rotator.Statement.find((s) => s.Sid === "InvokeRotationFunction")).toEqual({
+    Sid: "InvokeRotationFunction",
+    Effect: "Allow",
+    Action: ["lambda:InvokeFunction"],
+    Resource: functionArn,
+  });
+  expect(rotator.Statement.find((s) => s.Sid === "RotateLlamaCloudKeys")?.Action).toContain(
+    "secretsmanager:RotateSecret",
+  );
   const [rule] = of("aws:cloudwatch/eventRule:EventRule");
   expect(rule?.inputs["scheduleExpression"]).toBe("rate(15 minutes)");
   expect(of("aws:cloudwatch/eventTarget:EventTarget")[0]?.inputs).toMatchObject({ arn: functionArn });

@@ -8,7 +8,7 @@ import { repoRoot } from "../harness/tools";
 // Proves the benchmarks run, not how fast anything is: no figure is asserted (issue #9: machines here
 // are shared and noisy). A benchmark whose part is not built yet reports "missing", never a number.
 
-const benchmarks = ["payload", "reader", "emulator", "startup", "rotation", "pulumi"];
+const benchmarks = ["payload", "reader", "emulator", "startup", "rotation", "native", "pulumi"];
 
 interface Row {
   name: string;

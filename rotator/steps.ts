@@ -30,7 +30,7 @@ import { runStep } from "./step-runner";
  * A daemon pass (`rotation.ts`) reads the secret once (its guard) and runs the same step bodies
  * from that read ({@link rotateFrom}): every write is conditional on Secrets Manager's side (the
  * ClientRequestToken; `RemoveFromVersionId` on the label moves), so a read that went stale cannot
- * lead to a wrong write, only to a refused one. That is what brings a rotation to 7 calls in 5
+ * lead to a wrong write, only to a refused one. That is what brings a rotation to 7 calls in 4
  * sequential round trips (README "Steps").
  *
  * Where LlamaCloud forces a difference from the template, the step's doc says so.

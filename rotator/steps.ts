@@ -83,6 +83,7 @@ export async function createSecret(services: RotatorServices, input: StepInput):
       const payload =
         at === "current" ? state.current.payload : (state.read?.get(token)?.payload as SecretPayload);
       const staged = stagedFrom(token, payload, "resumed");
+      services.events.emit("rotation:staged", { secretArn: state.policy.arn, ...staged });
       return {
         value: staged,
         outcome: `key ${staged.keyId} already staged in version ${token}`,
@@ -687,13 +688,16 @@ async function promote(
     clearPendingTogether: true,
   });
   if (!moved) await settleRace(services, description, token, keyId);
-  services.events.emit("rotation:promoted", {
-    secretArn: arn,
-    versionId: token,
-    keyId,
-    ...(previousVersionId === undefined ? {} : { previousVersionId }),
-    ...(previousKeyId === undefined ? {} : { previousKeyId }),
-  });
+  // Counted once per rotation: by the run whose move it was.
+  if (moved) {
+    services.events.emit("rotation:promoted", {
+      secretArn: arn,
+      versionId: token,
+      keyId,
+      ...(previousVersionId === undefined ? {} : { previousVersionId }),
+      ...(previousKeyId === undefined ? {} : { previousKeyId }),
+    });
+  }
   return {
     value: { promoted: moved, ...(previousVersionId === undefined ? {} : { previousVersionId }) },
     outcome: `AWSCURRENT → version ${token} (key ${keyId}); AWSPREVIOUS → ${previousVersionId ?? "none"}`,

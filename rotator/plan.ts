@@ -132,12 +132,18 @@ export function classifyKeys(state: SecretState, wallNow: number): ClassifiedKey
       return { key, standing: { kind: "displaced", versionId, revokeAt: displacedAt } };
     }
     // Named after no labelled version: a crashed create, a lost race, an abandoned attempt, or a key
-    // displaced twice. Young, it may be a create in flight.
-    if (wallNow < inFlightUntil)
+    // displaced twice. Named after no version at all and young, it may be a create in flight; a
+    // version that exists (unlabelled) was written already.
+    const isVersion = versionId in state.versionIdsToStages || state.allVersionIds?.has(versionId) === true;
+    if (!isVersion && wallNow < inFlightUntil) {
       return { key, standing: { kind: "in-flight", versionId, until: inFlightUntil } };
+    }
     // Minted after AWSCURRENT was written, it never was AWSCURRENT: no reader ever got it.
     if (!Number.isNaN(createdAt) && createdAt > currentCreated) {
-      return { key, standing: { kind: "stray", versionId, why: `named after no version of the secret` } };
+      const why = isVersion
+        ? `version ${versionId} was never AWSCURRENT`
+        : "named after no version of the secret";
+      return { key, standing: { kind: "stray", versionId, why } };
     }
     // Older than AWSCURRENT: it may have been current once, so it gets the full grace.
     return { key, standing: { kind: "displaced", versionId, revokeAt: displacedAt } };

@@ -1,3 +1,4 @@
+import { redactKey } from "../secrets/payload";
 import { DEFAULT_TTL_MS as READER_DEFAULT_TTL_MS } from "../secrets/reader";
 import type { ManagedSecretSummary } from "../secrets/store";
 import { formatDuration, TAG_GRACE } from "../secrets/tags";
@@ -98,6 +99,8 @@ export async function processSecret(
       plan = decide(services, state, { ...options, force: options.force === true && !resumed });
     }
     const due = byStep(plan.revocations, "revokePrevious");
+    // Keys that were never served stay so whatever the pass does: swept at the end with the re-plan's.
+    const strays = byStep(plan.revocations, "sweepOrphans");
     // The guard read is the fresh check of who holds what: nothing was written since.
     state = await revokeStep(services, "revokePrevious", state, due, act);
     if (plan.rotation.action === "refuse" && !resumed) throw plan.rotation.error;
@@ -124,7 +127,10 @@ export async function processSecret(
       act(`no rotation: ${plan.rotation.why}`);
     }
     const changed = result.rotated || due.length > 0;
-    await revokeStep(services, "sweepOrphans", state, byStep(plan.revocations, "sweepOrphans"), act, changed);
+    const sweep = [...strays, ...byStep(plan.revocations, "sweepOrphans")].filter(
+      (r, i, all) => all.findIndex((o) => o.keyId === r.keyId) === i,
+    );
+    await revokeStep(services, "sweepOrphans", state, sweep, act, changed);
     for (const w of plan.waiting)
       if (w.kind === "in-flight") act(`left key ${w.keyId} alone until ${w.until}: ${w.why}`);
     result.currentVersionId = state.current.versionId;
@@ -236,6 +242,16 @@ async function rotate(
       if (!taken || round > 0 || state.allVersionIds !== undefined) throw error;
       const reading = await readSecret(services, state.policy.arn, { listVersions: true });
       if (reading.kind !== "state") throw error;
+      if (reading.state.current.versionId === decision.token) {
+        // Another run wrote and promoted this very token meanwhile: the secret is rotated once.
+        const staged = {
+          versionId: decision.token,
+          keyId: reading.state.current.payload.keyId,
+          key: redactKey(reading.state.current.payload.apiKey),
+          how: "adopted-concurrent" as const,
+        };
+        return { staged, promoted: false, reason: decision.reason, state: reading.state };
+      }
       state = reading.state;
       plan = decide(services, state, options);
     }

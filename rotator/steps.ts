@@ -30,7 +30,7 @@ import { runStep } from "./step-runner";
  * A daemon pass (`rotation.ts`) reads the secret once (its guard) and runs the same step bodies
  * from that read ({@link rotateFrom}): every write is conditional on Secrets Manager's side (the
  * ClientRequestToken; `RemoveFromVersionId` on the label moves), so a read that went stale cannot
- * lead to a wrong write, only to a refused one. That is what brings a rotation to 7 calls in 5
+ * lead to a wrong write, only to a refused one. That is what brings a rotation to 7 calls in 4
  * sequential round trips (README "Steps").
  *
  * Where LlamaCloud forces a difference from the template, the step's doc says so.
@@ -83,6 +83,7 @@ export async function createSecret(services: RotatorServices, input: StepInput):
       const payload =
         at === "current" ? state.current.payload : (state.read?.get(token)?.payload as SecretPayload);
       const staged = stagedFrom(token, payload, "resumed");
+      services.events.emit("rotation:staged", { secretArn: state.policy.arn, ...staged });
       return {
         value: staged,
         outcome: `key ${staged.keyId} already staged in version ${token}`,
@@ -148,7 +149,7 @@ export async function testSecret(services: RotatorServices, input: StepInput): P
         keyId: payload.keyId,
       };
     }
-    const policy = policyOf(description, payload);
+    const policy: KeyTarget = { arn: description.arn, projectId: payload.projectId };
     const refusal = await probe(services, policy, payload.apiKey);
     return checked(services, policy, token, payload.keyId, refusal);
   });
@@ -469,16 +470,8 @@ async function guardToken(
   return { description, version };
 }
 
-/** A policy for a standalone step: the project from the value, checked against the tags when tagged. */
-function policyOf(description: SecretDescription, payload: SecretPayload): SecretPolicy {
-  return {
-    arn: description.arn,
-    name: description.name,
-    projectId: payload.projectId,
-    environment: payload.environment,
-    graceMs: 0,
-  };
-}
+/** What testing a key needs to know of its secret: which secret (for messages) and which project. */
+type KeyTarget = Pick<SecretPolicy, "arn" | "projectId">;
 
 /** Mints the key for `token`, reconciling lost responses. */
 async function mint(
@@ -600,7 +593,7 @@ interface Verdict {
 /** Calls LlamaCloud with the key, waiting and retrying when a new key is refused (propagation). */
 async function probe(
   services: RotatorServices,
-  policy: SecretPolicy,
+  policy: KeyTarget,
   apiKey: Redacted<string>,
 ): Promise<Verdict> {
   const started = performance.now();
@@ -637,7 +630,7 @@ async function probe(
 /** testSecret's verdict: passes, or clears AWSPENDING, revokes the key and throws ROTATOR_TEST_FAILED. */
 async function checked(
   services: RotatorServices,
-  policy: SecretPolicy,
+  policy: KeyTarget,
   token: string,
   keyId: string,
   { refusal, durationMs }: Verdict,
@@ -665,7 +658,7 @@ async function checked(
 
 /**
  * finishSecret's moves, from a description of the labels: AWSCURRENT to the token (conditional on its
- * holder in `description`), then AWSPENDING off it. When another run promoted the token first (moto
+ * holder in `description`) and AWSPENDING off it, sent together. When another run promoted the token first (moto
  * lets two runs write the same pending token; AWS does not), the keys named after the token that the
  * version does not hold are revoked: no reader ever had them.
  */
@@ -688,15 +681,23 @@ async function promote(
       keyId,
     };
   }
-  const { moved } = await services.store.promote(arn, token, { known: description });
-  if (!moved) await settleRace(services, description, token, keyId);
-  services.events.emit("rotation:promoted", {
-    secretArn: arn,
-    versionId: token,
-    keyId,
-    ...(previousVersionId === undefined ? {} : { previousVersionId }),
-    ...(previousKeyId === undefined ? {} : { previousKeyId }),
+  // The AWSPENDING removal goes with the move (see PromoteOptions.clearPendingTogether): one round
+  // trip, and no moment in which a racing writer on moto could strip AWSCURRENT off the version.
+  const { moved } = await services.store.promote(arn, token, {
+    known: description,
+    clearPendingTogether: true,
   });
+  if (!moved) await settleRace(services, description, token, keyId);
+  // Counted once per rotation: by the run whose move it was.
+  if (moved) {
+    services.events.emit("rotation:promoted", {
+      secretArn: arn,
+      versionId: token,
+      keyId,
+      ...(previousVersionId === undefined ? {} : { previousVersionId }),
+      ...(previousKeyId === undefined ? {} : { previousKeyId }),
+    });
+  }
   return {
     value: { promoted: moved, ...(previousVersionId === undefined ? {} : { previousVersionId }) },
     outcome: `AWSCURRENT → version ${token} (key ${keyId}); AWSPREVIOUS → ${previousVersionId ?? "none"}`,

@@ -186,6 +186,14 @@ export interface PromoteOptions {
    * version still holds it, and a refusal is checked against a fresh DescribeSecret as usual.
    */
   known?: SecretDescription;
+  /**
+   * With `known`: remove AWSPENDING from the version in the same round trip as the AWSCURRENT move
+   * (two calls sent together) instead of after it. The end state is the same; the moment in which
+   * the version carries both labels shrinks to nothing, which matters on moto: there a second
+   * writer's PutSecretValue under the same token replaces the version's labels while it carries
+   * AWSPENDING, dropping AWSCURRENT with them (AWS refuses such a write).
+   */
+  clearPendingTogether?: boolean;
 }
 
 export interface SecretVersionInfo {
@@ -627,6 +635,18 @@ export function createSecretStore(options: SecretStoreOptions = {}): SecretStore
         { secretId, versionId },
       );
     }
+    let clearing: Promise<unknown> | undefined;
+    if (
+      options.clearPendingTogether === true &&
+      known !== undefined &&
+      description.currentVersionId !== versionId &&
+      description.versionIdsToStages[versionId]?.includes(AWSPENDING)
+    ) {
+      clearing = removeLabel(secretId, AWSPENDING, versionId).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+    }
     if (description.currentVersionId !== versionId) {
       try {
         const from = description.currentVersionId;
@@ -642,7 +662,10 @@ export function createSecretStore(options: SecretStoreOptions = {}): SecretStore
       // there, and removeLabel checks a refusal against a fresh one.
       if (known === undefined) description = await describe(secretId);
     }
-    if (description.versionIdsToStages[versionId]?.includes(AWSPENDING)) {
+    if (clearing !== undefined) {
+      const failed = await clearing;
+      if (failed !== undefined) throw failed;
+    } else if (description.versionIdsToStages[versionId]?.includes(AWSPENDING)) {
       await removeLabel(secretId, AWSPENDING, versionId);
     }
     return { moved };

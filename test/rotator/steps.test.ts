@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { nextToken } from "../../rotator/plan";
 import { processSecret } from "../../rotator/rotation";
@@ -10,6 +11,8 @@ import {
   setSecret,
   testSecret,
 } from "../../rotator/steps";
+import { SecretNotFoundError } from "../../secrets/errors";
+import type { SecretStore } from "../../secrets/store";
 import {
   createManagedSecret,
   eventsOf,
@@ -112,7 +115,10 @@ describe("two rotators at once (invariant 5)", () => {
     const results = await Promise.all(
       secrets.flatMap((secret) => [processSecret(a, secret.arn), processSecret(b, secret.arn)]),
     );
-    expect(results.every((r) => r.ok)).toBe(true);
+    expect(
+      results.every((r) => r.ok),
+      JSON.stringify(results.filter((r) => !r.ok)),
+    ).toBe(true);
     // The race really happened: both rotators started every rotation (same deterministic token).
     const started = [...eventsOf(a.log, "rotation:started"), ...eventsOf(b.log, "rotation:started")];
     expect(started).toHaveLength(6);
@@ -126,5 +132,87 @@ describe("two rotators at once (invariant 5)", () => {
       expect(live).toEqual(held);
       await expectCurrentWorks(world, secret.arn);
     }
+  });
+});
+
+describe("the steps as Secrets Manager's rotation function calls them", () => {
+  /**
+   * Before invoking createSecret, Secrets Manager's RotateSecret adds the token as a version labelled
+   * AWSPENDING with no value: GetSecretValue(VersionId=token) raises ResourceNotFound until
+   * createSecret writes it. moto only does that with a rotation Lambda behind it, so here the store
+   * (real, on moto) is seen through a view that adds that empty version until the token is written.
+   */
+  function withEmptyPending(store: SecretStore, token: string): SecretStore {
+    let written = false;
+    return {
+      ...store,
+      async describe(secretId) {
+        const d = await store.describe(secretId);
+        if (written || token in d.versionIdsToStages) return d;
+        return {
+          ...d,
+          versionIdsToStages: { ...d.versionIdsToStages, [token]: ["AWSPENDING"] },
+          pendingVersionId: token,
+        };
+      },
+      async readPayload(secretId, selector) {
+        if (!written && "versionId" in selector && selector.versionId === token) {
+          throw new SecretNotFoundError(`no value yet for version ${token}`, { secretId, versionId: token });
+        }
+        return store.readPayload(secretId, selector);
+      },
+      async writeVersion(secretId, input) {
+        const out = await store.writeVersion(secretId, input);
+        written = true;
+        return out;
+      },
+    };
+  }
+
+  it("createSecret fills RotateSecret's empty AWSPENDING version (by name, as moto sends it); the four steps then promote it", async () => {
+    const secret = await createManagedSecret(world, { rotateEvery: "30d", grace: "60s" });
+    const name = (await world.store.describe(secret.arn)).name;
+    const token = randomUUID();
+    const ctx = rotationContext(world, { store: withEmptyPending(world.store, token) });
+    const input = { secretId: name, token };
+
+    const created = await createSecret(ctx, input);
+    expect(created).toMatchObject({ versionId: token, how: "minted" });
+    await setSecret(ctx, input);
+    expect(await testSecret(ctx, input)).toEqual({ keyId: created.keyId });
+    expect(await finishSecret(ctx, input)).toMatchObject({ promoted: true });
+
+    // finishSecret leaves no AWSPENDING behind (moto refuses the next RotateSecret otherwise).
+    expect(await labelledKeys(world, secret.arn)).toEqual({
+      current: { versionId: token, keyId: created.keyId },
+      previous: { versionId: secret.initialVersionId, keyId: secret.initialKeyId },
+    });
+    // Each step again, as a retried invocation would: nothing changes.
+    expect(await createSecret(ctx, input)).toEqual({ ...created, how: "resumed" });
+    expect(await finishSecret(ctx, input)).toEqual({ promoted: false });
+    const { live, held } = await keyAccounting(world, secret);
+    expect(live).toEqual(held);
+    await expectCurrentWorks(world, secret.arn);
+  });
+
+  it("a step refuses a token that is not AWSPENDING, and changes nothing", async () => {
+    const secret = await createManagedSecret(world, { rotateEvery: "30d" });
+    const ctx = rotationContext(world);
+    const input = { secretId: secret.arn, token: randomUUID() };
+    await expect(testSecret(ctx, input)).rejects.toMatchObject({
+      code: "ROTATOR_INTERRUPTED",
+      step: "testSecret",
+    });
+    await expect(finishSecret(ctx, input)).rejects.toMatchObject({
+      code: "ROTATOR_INTERRUPTED",
+      step: "finishSecret",
+    });
+    await expect(setSecret(ctx, input)).rejects.toMatchObject({
+      code: "ROTATOR_INTERRUPTED",
+      step: "setSecret",
+    });
+    expect(await labelledKeys(world, secret.arn)).toEqual({
+      current: { versionId: secret.initialVersionId, keyId: secret.initialKeyId },
+    });
   });
 });

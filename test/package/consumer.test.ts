@@ -112,12 +112,14 @@ describe("types of every subpath resolve under each module resolution", () => {
     return Number(/Version (\d+)\./.exec(result.stdout)?.[1]);
   };
 
-  // node10: projects from templates before 2026 (`module: commonjs`, `moduleResolution: node`);
-  // TypeScript 6 deprecates it, and such a user adds `ignoreDeprecations` (README, "TypeScript").
+  // node10: projects from templates before 2026 (`module: commonjs`, `moduleResolution: node`).
+  // Such a user adds what the README's TypeScript section says: `esModuleInterop` (zod 4's
+  // declarations need it; `tsc --init` sets it) and, from TypeScript 6 on, `ignoreDeprecations`.
   const modes: Record<string, (major: number) => Record<string, unknown>> = {
     node10: (major) => ({
       module: "commonjs",
       moduleResolution: "node",
+      esModuleInterop: true,
       ...(major >= 6 ? { ignoreDeprecations: "6.0" } : {}),
     }),
     node16: () => ({ module: "node16", moduleResolution: "node16" }),

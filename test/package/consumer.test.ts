@@ -1,4 +1,4 @@
-import { readFile, rm, unlink, writeFile } from "node:fs/promises";
+import { readFile, rm, symlink, unlink, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, test } from "vitest";
 import { type EmulatorHandle, startEmulator } from "../../llamacloud/emulator";
@@ -29,6 +29,15 @@ let store: SecretStore;
 let workspace: PulumiWorkspace;
 let program: string;
 
+function awsEnv(): NodeJS.ProcessEnv {
+  return {
+    AWS_REGION: region,
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: inject("motoEndpoint"),
+    AWS_ACCESS_KEY_ID: motoCredentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: motoCredentials.secretAccessKey,
+  };
+}
+
 async function timed<T>(name: string, run: () => Promise<T>): Promise<T> {
   const started = performance.now();
   try {
@@ -53,14 +62,8 @@ beforeAll(async () => {
       "index.ts": await file("index.ts"),
     },
     stack: "dev",
-    env: {
-      AWS_REGION: region,
-      AWS_ENDPOINT_URL_SECRETS_MANAGER: inject("motoEndpoint"),
-      AWS_ACCESS_KEY_ID: motoCredentials.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: motoCredentials.secretAccessKey,
-      LLAMA_CLOUD_API_KEY: "",
-      LLAMA_CLOUD_BASE_URL: emulator.url,
-    },
+    // The admin key comes from secret stack config (set in the CLI test below).
+    env: { ...awsEnv(), LLAMA_CLOUD_API_KEY: "", LLAMA_CLOUD_BASE_URL: emulator.url },
   });
   program = workspace.dir;
   // The harness links the repository's node_modules into every program; this one must have only
@@ -234,6 +237,51 @@ test(
 
     expect(leakedSecrets(emulator, transcript.join("\n"))).toEqual([]);
     expect(transcript.join("\n")).not.toContain(emulator.adminKey);
+  },
+  timeout,
+);
+
+test(
+  "the ready-to-use program runs from the installed package (main: node_modules/llamacloud-keys/dist/index.js)",
+  async () => {
+    const prefix = `from-package-${Date.now().toString(36)}`;
+    const ready = await createPulumiWorkspace({
+      files: {
+        "Pulumi.yaml":
+          "name: keys-from-package\nruntime: nodejs\nmain: node_modules/llamacloud-keys/dist/index.js\n",
+        "Pulumi.dev.yaml": [
+          "config:",
+          "  llamacloud-keys:projects:",
+          "    - name: search",
+          "      environments: [prod]",
+          `  llamacloud-keys:secretPrefix: ${prefix}`,
+          "  llamacloud-keys:recoveryWindowInDays: 0",
+          "",
+        ].join("\n"),
+      },
+      stack: "dev",
+      env: { ...awsEnv(), LLAMA_CLOUD_API_KEY: emulator.adminKey, LLAMA_CLOUD_BASE_URL: emulator.url },
+    });
+    try {
+      // The packages the consumer program installed, as this project's own node_modules.
+      await unlink(join(ready.dir, "node_modules"));
+      await symlink(join(program, "node_modules"), join(ready.dir, "node_modules"), "dir");
+      const up = await timed("pulumi up (ready-to-use program)", () =>
+        ready.runOk(["up", "--yes", "--skip-preview"]),
+      );
+      transcript.push(up.output);
+      expect(up.stdout).toMatch(/\+ 2 created/);
+      const payload = await store.readPayload(`${prefix}/search/prod`, { stage: "AWSCURRENT" });
+      expect(emulator.state.allKeys().find((k) => k.id === payload.payload.keyId)).toMatchObject({
+        live: true,
+      });
+      const destroy = await ready.runOk(["destroy", "--yes", "--skip-preview"]);
+      transcript.push(destroy.output);
+      expect(destroy.stdout).toMatch(/- 2 deleted/);
+      expect(leakedSecrets(emulator, transcript.join("\n"))).toEqual([]);
+    } finally {
+      await ready.cleanup();
+    }
   },
   timeout,
 );

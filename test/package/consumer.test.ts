@@ -139,8 +139,9 @@ describe("types of every subpath resolve under each module resolution", () => {
         const base = JSON.parse(await readFile(join(program, "tsconfig.json"), "utf8")) as {
           compilerOptions: Record<string, unknown>;
         };
+        const major = await tsVersion();
         const config = {
-          compilerOptions: { ...base.compilerOptions, ...options(await tsVersion()), noEmit: true },
+          compilerOptions: { ...base.compilerOptions, ...options(major), noEmit: true },
           files: ["index.ts", "subpaths.ts"],
         };
         await writeFile(join(program, `tsconfig.${mode}.json`), JSON.stringify(config, null, 2));
@@ -154,6 +155,12 @@ describe("types of every subpath resolve under each module resolution", () => {
             },
           ),
         );
+        if (mode === "node10" && major >= 7) {
+          // TypeScript 7 removed node10 (checked by hand with 7.0.2): what the README tells such a
+          // program is to move to nodenext, which the nodenext case proves works.
+          expect(result.output).toContain("TS5108");
+          return;
+        }
         expect(result.code, result.output).toBe(0);
         const listed = result.stdout.split("\n").map((line) => line.trim());
         for (const subpath of moduleSubpaths()) {

@@ -73,7 +73,7 @@ describe("the tarball holds what a user runs and reads", () => {
       (file) =>
         /(^|\/)(test|tests|__tests__|fixtures|node_modules|tools|\.ci)\//.test(file) ||
         /\.(test|spec)\.[cm]?[jt]s$/.test(file) ||
-        /(^|\/)(tsconfig\.test\.json|vitest\.config\.ts|biome\.json|\.npmrc|\.tools\.json)$/.test(file),
+        /(^|\/)(tsconfig\.test\.json|vitest\.config\.m?[jt]s|biome\.json|\.npmrc|\.tools\.json)$/.test(file),
     );
     expect(forbidden).toEqual([]);
   });

@@ -162,6 +162,8 @@ export class ApiKey extends pulumi.dynamic.Resource {
       name,
       {
         ...args,
+        // Hidden: lets a create recognise its own earlier attempt after a killed `pulumi up`.
+        __identity: resourceIdentity(name, opts),
         // Outputs that are not inputs are seeded undefined so the SDK knows to resolve them.
         keyId: undefined,
         keyName: undefined,
@@ -178,4 +180,24 @@ export class ApiKey extends pulumi.dynamic.Resource {
       "ApiKey",
     );
   }
+}
+
+const apiKeyType = "pulumi-nodejs:dynamic/llamacloud:ApiKey";
+
+/**
+ * The resource's identity (provider/identity.ts): its organization, when the engine gives one, and
+ * its URN (stack, project, parent types, name), both fixed by the program.
+ */
+function resourceIdentity(
+  name: string,
+  opts: pulumi.CustomResourceOptions | undefined,
+): pulumi.Output<string> {
+  let organization: string | undefined;
+  try {
+    organization = pulumi.getOrganization();
+  } catch {
+    // Older language hosts do not pass the organization; the URN alone still names the resource.
+  }
+  const urn = pulumi.createUrn(name, apiKeyType, opts?.parent);
+  return urn.apply((value) => (organization === undefined ? value : `${organization}/${value}`));
 }

@@ -163,7 +163,7 @@ export class ApiKey extends pulumi.dynamic.Resource {
       {
         ...args,
         // Hidden: lets a create recognise its own earlier attempt after a killed `pulumi up`.
-        __identity: resourceIdentity(name, opts),
+        __identity: resourceIdentity(name),
         // Outputs that are not inputs are seeded undefined so the SDK knows to resolve them.
         keyId: undefined,
         keyName: undefined,
@@ -182,22 +182,20 @@ export class ApiKey extends pulumi.dynamic.Resource {
   }
 }
 
-const apiKeyType = "pulumi-nodejs:dynamic/llamacloud:ApiKey";
-
 /**
- * The resource's identity (provider/identity.ts): its organization, when the engine gives one, and
- * its URN (stack, project, parent types, name), both fixed by the program.
+ * The resource's identity (provider/identity.ts): organization (when the engine gives one), project,
+ * stack and resource name, all fixed by the program. A plain string, not an Output: an input that
+ * depended on the parent component would make the SDK wait for the component's children, this
+ * resource included. Two resources of one stack may share a name under different parents, but not
+ * a secret too (the owner digest hashes the secret in), and two writers of one secret conflict anyway.
  */
-function resourceIdentity(
-  name: string,
-  opts: pulumi.CustomResourceOptions | undefined,
-): pulumi.Output<string> {
+function resourceIdentity(name: string): string {
   let organization: string | undefined;
   try {
     organization = pulumi.getOrganization();
   } catch {
-    // Older language hosts do not pass the organization; the URN alone still names the resource.
+    // Older language hosts do not pass the organization; project, stack and name still name it.
   }
-  const urn = pulumi.createUrn(name, apiKeyType, opts?.parent);
-  return urn.apply((value) => (organization === undefined ? value : `${organization}/${value}`));
+  const path = [pulumi.getProject(), pulumi.getStack(), name].join("/");
+  return organization === undefined ? path : `${organization}/${path}`;
 }

@@ -6,9 +6,9 @@ import { parseKeyName } from "../llamacloud/key-name";
  * `pulumi up` was killed and the engine forgot the pending create (`pulumi refresh
  * --clear-pending-creates`), without the program changing.
  *
- * - The resource passes the hidden input `__identity`: its organization (when the engine gives one)
- *   and its URN, i.e. stack, project, parent types and resource name. It is fixed by the program, so
- *   the create after a killed run gets the same one as the attempt that died.
+ * - The resource passes the hidden input `__identity`: `<organization>/<project>/<stack>/<name>`
+ *   (the organization when the engine gives one). It is fixed by the program, so the create after a
+ *   killed run gets the same one as the attempt that died.
  * - The owner digest hashes that identity together with the secret the key goes into (`secretId`, or
  *   `secretName` or its default), so a replacement into another secret is another owner and never
  *   touches the keys of the secret it leaves. It goes on the secret as the `llamacloud-keys:owner`

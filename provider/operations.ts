@@ -381,6 +381,9 @@ export async function create(raw: Props): Promise<{ id: string; outs: ApiKeyOutp
         );
       if (!rerun) {
         if (!inputs.adopt && !own) {
+          // Someone else's key: refused as ever. Keys our own killed run minted for this secret carry
+          // our digest and can go first, best effort: the refusal is what the user must act on.
+          await sweep().catch(() => undefined);
           throw new ProviderError(
             "PROVIDER_SECRET_CONFLICT",
             `Secret ${target.arn} already holds live key ${current.payload.keyId} (version ${current.versionId}): ` +

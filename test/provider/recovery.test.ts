@@ -82,7 +82,7 @@ function program(environment: string, extra: Record<string, unknown> = {}) {
     environment,
     secretName: `test/recovery/${randomUUID()}`,
     recoveryWindowInDays: 0,
-    __identity: `organization/urn:pulumi:dev::infra::pulumi-nodejs:dynamic/llamacloud:ApiKey::${environment}-${randomUUID().slice(0, 8)}`,
+    __identity: `organization/infra/dev/${environment}-${randomUUID().slice(0, 8)}`,
     ...extra,
   };
 }
@@ -126,7 +126,7 @@ async function deadAttemptBeforeWrite(inputs: Record<string, unknown>) {
 
 describe("identity tokens", () => {
   test("a create token carries its owner and stays a key-name token (the rotator parses it unchanged)", () => {
-    const digest = identity.ownerDigest("organization/urn:pulumi:dev::infra::t::a", "name:s");
+    const digest = identity.ownerDigest("organization/infra/dev/a", "name:s");
     expect(digest).toMatch(/^[0-9a-f]{32}$/);
     const tokens = Array.from({ length: 50 }, () => identity.ownedToken(digest));
     expect(new Set(tokens).size).toBe(50);
@@ -141,14 +141,14 @@ describe("identity tokens", () => {
         token,
       });
     }
-    const other = identity.ownerDigest("organization/urn:pulumi:prod::infra::t::a", "name:s");
+    const other = identity.ownerDigest("organization/infra/prod/a", "name:s");
     expect(identity.tokenCarries(tokens[0]!, other)).toBe(false);
     // Tokens of older provider versions and of the rotator (random version-4 uuids) never match.
     expect(identity.tokenCarries(randomUUID(), digest)).toBe(false);
   });
 
   test("another secret is another owner: a replacement into a new secret never claims the old one's keys", () => {
-    const id = "organization/urn:pulumi:dev::infra::t::a";
+    const id = "organization/infra/dev/a";
     expect(identity.ownerDigest(id, "name:a")).not.toBe(identity.ownerDigest(id, "name:b"));
   });
 
@@ -176,7 +176,11 @@ describe("a create recognises its own earlier attempt", () => {
     const current = await store.readPayload(id, { stage: "AWSCURRENT" });
     expect(current.versionId).toBe(inputs["__createToken"]);
     expect(keyById(emulator, current.payload.keyId).live).toBe(true);
-    expect(keysFor("nowrite").filter((k) => k.live).map((k) => k.id)).toEqual([current.payload.keyId]);
+    expect(
+      keysFor("nowrite")
+        .filter((k) => k.live)
+        .map((k) => k.id),
+    ).toEqual([current.payload.keyId]);
     expect(await store.readTags(id)).toMatchObject({
       "llamacloud-keys:managed": "true",
       "llamacloud-keys:owner": ownerOf(news),
@@ -236,10 +240,9 @@ describe("a create recognises its own earlier attempt", () => {
     });
     // Same project and environment, other owners: another stack's resource, the rotator, an old version.
     const others = await Promise.all(
-      [
-        identity.ownedToken(identity.ownerDigest("organization/urn:pulumi:prod::infra::x::y", "name:z")),
-        randomUUID(),
-      ].map((token) => client.createApiKey({ projectId, name: `llamacloud-keys/${projectId}/sweep/${token}` })),
+      [identity.ownedToken(identity.ownerDigest("organization/infra/prod/y", "name:z")), randomUUID()].map(
+        (token) => client.createApiKey({ projectId, name: `llamacloud-keys/${projectId}/sweep/${token}` }),
+      ),
     );
     const { id, outs } = await provider.create(await checked(news));
     expect(keyById(emulator, dead.keyId).revokedAt).not.toBeNull();
@@ -268,12 +271,34 @@ describe("anybody else's secret is refused as before", () => {
     await provider.delete(created.id, created.outs);
   });
 
+  test("two stacks, one secret: the first to write keeps it; the other is refused and leaves no key of its own live", async () => {
+    const stackA = program("twostacks");
+    const stackB = { ...stackA, __identity: `${stackA.__identity}-stack-b` };
+    // Stack A's up was killed after creating the secret and minting; stack B then deploys.
+    const dead = await deadAttemptBeforeWrite(stackA);
+    const b = await provider.create(await checked(stackB));
+    expect(b.id).toBe(dead.arn);
+    expect((await store.readTags(b.id))["llamacloud-keys:owner"]).toBe(ownerOf(stackB));
+    expect(keyById(emulator, dead.keyId).live).toBe(true); // not B's to revoke
+
+    // Stack A recovers: refused with the usual message; its stray key goes, B's key stays.
+    const failure = await codeOf(provider.create(await checked(stackA)));
+    expect(failure.code).toBe("PROVIDER_SECRET_CONFLICT");
+    expect(failure.message).toContain(`already holds live key ${b.outs["keyId"]}`);
+    expect(keyById(emulator, dead.keyId).revokedAt).not.toBeNull();
+    expect(keyById(emulator, b.outs["keyId"]).live).toBe(true);
+    expect((await store.readPayload(b.id, { stage: "AWSCURRENT" })).payload.keyId).toBe(b.outs["keyId"]);
+    await provider.delete(b.id, b.outs);
+  });
+
   test("a secret without an owner tag whose key was not minted for us: refused as before", async () => {
     const old = program("legacy");
     delete (old as Record<string, unknown>)["__identity"]; // written by a provider version without identities
     const created = await provider.create(await checked(old));
     expect((await store.readTags(created.id))["llamacloud-keys:owner"]).toBeUndefined();
-    const failure = await codeOf(provider.create(await checked({ ...old, __identity: "organization/urn:x" })));
+    const failure = await codeOf(
+      provider.create(await checked({ ...old, __identity: "organization/infra/dev/legacy" })),
+    );
     expect(failure.code).toBe("PROVIDER_SECRET_CONFLICT");
     expect(failure.message).toContain(`already holds live key ${created.outs["keyId"]}`);
     await provider.delete(created.id, created.outs);
@@ -288,7 +313,7 @@ describe("state written by the previous provider version (no identity)", () => {
     const { id, outs } = await provider.create(oldInputs);
     expect((await provider.read(id, outs)).id).toBe(id);
 
-    const news = { ...old, name: "renamed", __identity: "organization/urn:pulumi:dev::infra::t::upgrade" };
+    const news = { ...old, name: "renamed", __identity: "organization/infra/dev/upgrade" };
     const inputs = await checked(news, oldInputs);
     expect(inputs["__createToken"]).toBe(oldInputs["__createToken"]); // no replacement: same token
     const { outs: updated } = await provider.update(id, outs, inputs);

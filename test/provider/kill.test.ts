@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterEach, beforeEach, describe, expect, inject, test } from "vitest";
@@ -404,6 +405,42 @@ describe("a killed `pulumi up` or `pulumi destroy` converges with Pulumi's own r
         expect(current.payload.keyId).toBe(before[index]);
         expect(emulator.state.allKeys().find((k) => k.id === before[index])?.name).toMatch(/^renamed\//);
       }
+      await expectConverged();
+    },
+    timeout,
+  );
+});
+
+describe("two stacks that declare the same secrets", () => {
+  test(
+    "the second stack's up is refused with the usual conflict and changes nothing; the first stack is untouched",
+    async () => {
+      await pulumi(["up", "--yes", "--skip-preview"]);
+      const before = await Promise.all(
+        environments.map(
+          async (environment) =>
+            (await store.readPayload(secretName(environment), { stage: "AWSCURRENT" })).payload.keyId,
+        ),
+      );
+      const keysBefore = stackKeys().length;
+      // Same program, same config, another stack: same secret names, another identity.
+      await writeFile(
+        join(workspace.dir, "Pulumi.other.yaml"),
+        await readFile(join(workspace.dir, "Pulumi.test.yaml"), "utf8"),
+      );
+      await pulumi(["stack", "init", "other"]);
+      const other = await workspace.run(["up", "--yes", "--skip-preview", "--stack", "other"]);
+      transcript.push(other.output);
+      expect(other.code).not.toBe(0);
+      expect(other.output).toContain("already holds live key");
+      expect(other.output).toContain('set "adopt: true" to take it over without minting');
+      // Refused before minting: no key was made, none revoked, the secrets still hold stack test's keys.
+      expect(stackKeys()).toHaveLength(keysBefore);
+      for (const [index, environment] of environments.entries()) {
+        const current = await store.readPayload(secretName(environment), { stage: "AWSCURRENT" });
+        expect(current.payload.keyId).toBe(before[index]);
+      }
+      await pulumi(["stack", "select", "test"]);
       await expectConverged();
     },
     timeout,

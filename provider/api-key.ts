@@ -162,6 +162,8 @@ export class ApiKey extends pulumi.dynamic.Resource {
       name,
       {
         ...args,
+        // Hidden: lets a create recognise its own earlier attempt after a killed `pulumi up`.
+        __identity: resourceIdentity(name),
         // Outputs that are not inputs are seeded undefined so the SDK knows to resolve them.
         keyId: undefined,
         keyName: undefined,
@@ -178,4 +180,22 @@ export class ApiKey extends pulumi.dynamic.Resource {
       "ApiKey",
     );
   }
+}
+
+/**
+ * The resource's identity (provider/identity.ts): organization (when the engine gives one), project,
+ * stack and resource name, all fixed by the program. A plain string, not an Output: an input that
+ * depended on the parent component would make the SDK wait for the component's children, this
+ * resource included. Two resources of one stack may share a name under different parents, but not
+ * a secret too (the owner digest hashes the secret in), and two writers of one secret conflict anyway.
+ */
+function resourceIdentity(name: string): string {
+  let organization: string | undefined;
+  try {
+    organization = pulumi.getOrganization();
+  } catch {
+    // Older language hosts do not pass the organization; project, stack and name still name it.
+  }
+  const path = [pulumi.getProject(), pulumi.getStack(), name].join("/");
+  return organization === undefined ? path : `${organization}/${path}`;
 }

@@ -3,6 +3,7 @@ import { z } from "zod";
 import { KEY_PREFIX_PATTERN } from "../llamacloud/key-name";
 import { formatDuration, parseDuration } from "../secrets/tags";
 import { ProviderError } from "./errors";
+import { IDENTITY_INPUT, ownedToken, ownerDigest } from "./identity";
 
 /**
  * The `ApiKey` resource's inputs as the provider sees them (plain values, after the engine resolved
@@ -140,6 +141,12 @@ export const apiKeyInputsSchema = z
       .optional(),
     adopt: z.boolean(must("adopt", "true or false")).optional(),
     __createToken: uuid("__createToken", "a create token (set by the provider; do not pass it)").optional(),
+    // Set by the ApiKey class (provider/identity.ts); absent in state written before it existed.
+    __identity: z
+      .string(must("__identity", "the resource's identity (set by ApiKey; do not pass it)"))
+      .min(1, must("__identity", "a non-empty identity (set by ApiKey; do not pass it)"))
+      .max(4096, must("__identity", "at most 4096 characters"))
+      .optional(),
   })
   .strict()
   .superRefine((inputs, ctx) => {
@@ -355,6 +362,10 @@ export function createToken(olds: Record<string, unknown>, news: Record<string, 
   if (typeof given === "string" && given !== UNKNOWN) return given;
   const old = olds["__createToken"];
   if (typeof old === "string" && REPLACE_KEYS.every((key) => same(olds[key], news[key]))) return old;
+  const identity = news[IDENTITY_INPUT];
+  // A token carrying the owner lets a later create recognise this attempt's key by its name.
+  if (typeof identity === "string" && identity !== UNKNOWN)
+    return ownedToken(ownerDigest(identity, secretTarget(news)));
   return randomUUID();
 }
 
@@ -388,5 +399,6 @@ function normalizeForDiff(key: string, value: unknown): unknown {
 export function recordInputs(raw: Record<string, unknown>): Record<string, unknown> {
   const own = ownInputs(raw);
   delete own["__createToken"];
+  delete own[IDENTITY_INPUT];
   return own;
 }

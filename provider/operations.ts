@@ -19,6 +19,7 @@ import {
   TAG_ENVIRONMENT,
   TAG_GRACE,
   TAG_MANAGED,
+  TAG_OWNER,
   TAG_PROJECT_ID,
   TAG_ROTATE_EVERY,
 } from "../secrets";
@@ -34,6 +35,7 @@ import {
 } from "./args";
 import { type ConfigSource, type ProviderSettings, readProviderSettings, requireApiKey } from "./config";
 import { messageOf, ProviderError } from "./errors";
+import { isOwnAttempt, ownerOf, revokeOwnOrphans } from "./recovery";
 
 /**
  * What the `ApiKey` provider does, method by method. The serialized provider object
@@ -165,9 +167,16 @@ async function resolveProject(client: LlamaCloudClient, inputs: ApiKeyInputs): P
   });
 }
 
+/** The owner tag (provider/recovery.ts), for resources whose inputs carry an identity. */
+function ownerTag(inputs: ApiKeyInputs): Record<string, string> {
+  const owner = ownerOf(inputs);
+  return owner === undefined ? {} : { [TAG_OWNER]: owner };
+}
+
 function tagsFor(inputs: ApiKeyInputs, projectId: string): Record<string, string> {
   return {
     ...inputs.tags,
+    ...ownerTag(inputs),
     ...managementTags({
       projectId,
       environment: inputs.environment,
@@ -263,7 +272,12 @@ async function prepareSecret(store: SecretStore, inputs: ApiKeyInputs, project: 
       name,
       ...(inputs.kmsKeyId === undefined ? {} : { kmsKeyId: inputs.kmsKeyId }),
       ...(inputs.description === undefined ? {} : { description: inputs.description }),
-      tags: { ...inputs.tags, [TAG_PROJECT_ID]: project.id, [TAG_ENVIRONMENT]: inputs.environment },
+      tags: {
+        ...inputs.tags,
+        [TAG_PROJECT_ID]: project.id,
+        [TAG_ENVIRONMENT]: inputs.environment,
+        ...ownerTag(inputs),
+      },
     });
     return { arn: created.arn, name: created.name, owned: true, createdNow: true, restoredNow: false };
   }
@@ -338,13 +352,38 @@ export async function create(raw: Props): Promise<{ id: string; outs: ApiKeyOutp
     const live = await client.listApiKeys({ projectId: project.id });
     const liveIds = new Set(live.map((key) => key.id));
 
+    const owner = ownerOf(inputs);
+    const sweep = () =>
+      revokeOwnOrphans(client, store, {
+        arn: target.arn,
+        owner,
+        projectId: project.id,
+        environment: inputs.environment,
+        live,
+      });
+
     const current = target.current;
     if (current !== undefined && liveIds.has(current.payload.keyId)) {
       // The secret already holds a working key: our own from an earlier run of this create (same
-      // token), or a key the user asked us to adopt.
+      // token), a key an earlier attempt of this resource wrote before `pulumi up` was killed (its
+      // owner tag or key name carries our identity: recovery.ts), or a key the user asked to adopt.
       const rerun = current.versionId === token && current.payload.keyName === name;
+      const liveName = live.find((key) => key.id === current.payload.keyId)?.name;
+      const own =
+        !rerun &&
+        isOwnAttempt(
+          owner,
+          (await store.describe(target.arn)).tags,
+          current,
+          liveName,
+          project.id,
+          inputs.environment,
+        );
       if (!rerun) {
-        if (!inputs.adopt) {
+        if (!inputs.adopt && !own) {
+          // Someone else's key: refused as ever. Keys our own killed run minted for this secret carry
+          // our digest and can go first, best effort: the refusal is what the user must act on.
+          await sweep().catch(() => undefined);
           throw new ProviderError(
             "PROVIDER_SECRET_CONFLICT",
             `Secret ${target.arn} already holds live key ${current.payload.keyId} (version ${current.versionId}): ` +
@@ -363,7 +402,7 @@ export async function create(raw: Props): Promise<{ id: string; outs: ApiKeyOutp
         }
       }
       await store.tag(target.arn, tags);
-      const liveName = live.find((key) => key.id === current.payload.keyId)?.name;
+      await sweep();
       return { id: target.arn, outs: outputsOf(current, target, raw, client.baseUrl, liveName) };
     }
 
@@ -372,6 +411,7 @@ export async function create(raw: Props): Promise<{ id: string; outs: ApiKeyOutp
     for (const orphan of live.filter((key) => key.name === name)) await client.deleteApiKey(orphan.id);
 
     const minted = await mint(client, project.id, name);
+    let reading: { payload: SecretPayloadInput; versionId: string };
     try {
       const payload: SecretPayloadInput = {
         format: 1,
@@ -386,11 +426,14 @@ export async function create(raw: Props): Promise<{ id: string; outs: ApiKeyOutp
       };
       const written = await store.writeVersion(target.arn, { token, payload, stage: AWSCURRENT });
       await store.tag(target.arn, tags);
-      const reading = { payload, versionId: written.versionId };
-      return { id: target.arn, outs: outputsOf(reading, target, raw, client.baseUrl, name) };
+      reading = { payload, versionId: written.versionId };
     } catch (error) {
       return rollback(client, store, minted.key, target, error);
     }
+    // After the write, outside the rollback: the new key is in the secret whatever happens here, and
+    // a sweep that fails is finished by the next create, which recognises the secret as its own.
+    await sweep();
+    return { id: target.arn, outs: outputsOf(reading, target, raw, client.baseUrl, name) };
   });
 }
 
@@ -589,7 +632,7 @@ export async function destroy(_id: string, props: Props): Promise<void> {
         if (!isSecretsError(error, "SECRET_NOT_FOUND")) throw error;
       }
     } else {
-      await store.untag(arn, [TAG_MANAGED, TAG_ROTATE_EVERY, TAG_GRACE]);
+      await store.untag(arn, [TAG_MANAGED, TAG_ROTATE_EVERY, TAG_GRACE, TAG_OWNER]);
     }
   });
 }

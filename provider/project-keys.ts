@@ -13,7 +13,8 @@ import {
 import { ApiKey } from "./api-key";
 import { DEFAULT_SECRET_PREFIX } from "./args";
 import { ProviderError } from "./errors";
-import { declareNativeRotation, type NativeRotationArgs } from "./native-rotation";
+import { declareNativeRotation } from "./native-rotation";
+import type { NativeRotationArgs } from "./native-rotation-args";
 import { requirePeer } from "./peers";
 
 /** One LlamaCloud project and the environments that get a key in it. */

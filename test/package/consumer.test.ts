@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { readFile, rm, symlink, unlink, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, test } from "vitest";
@@ -164,7 +165,8 @@ describe("types of every subpath resolve under each module resolution", () => {
         expect(result.code, result.output).toBe(0);
         const listed = result.stdout.split("\n").map((line) => line.trim());
         for (const subpath of moduleSubpaths()) {
-          const declaration = subpath === "" ? "dist/library.d.ts" : `dist/${subpath}/index.d.ts`;
+          // The declaration beside the module the subpath's `exports` entry names.
+          const declaration = subpathDeclaration(subpath);
           expect(listed, `${mode}: llamacloud-keys/${subpath}`).toContain(
             join(program, "node_modules", "llamacloud-keys", declaration),
           );
@@ -293,3 +295,12 @@ test(
   },
   timeout,
 );
+
+/** `dist/…/x.d.ts` for a subpath (`""` is the root), from package.json's `exports`. */
+function subpathDeclaration(subpath: string): string {
+  const manifest = JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")) as {
+    exports: Record<string, string>;
+  };
+  const target = manifest.exports[subpath === "" ? "." : `./${subpath}`] as string;
+  return target.replace(/^\.\//, "").replace(/\.js$/, ".d.ts");
+}

@@ -1,10 +1,10 @@
 import { redactKey } from "../secrets/payload";
 import type { RotatorConfig } from "./config";
 import { errorCode, errorMessage } from "./errors";
-import { planSecret } from "./plan";
+import { dueAt, isLive, planSecret, revokeAt } from "./plan";
 import { mapBounded } from "./run-once";
 import { buildServices, type RotatorDeps } from "./services";
-import { dueAt, inspectSecret, isLive, NO_KEY_YET, revokeAt } from "./state";
+import { inspectSecret, NO_KEY_YET } from "./state";
 
 /**
  * `llamacloud-keys status`: each managed secret's rotation state, read-only. Everything comes from
@@ -91,7 +91,7 @@ export async function collectStatus(
           status.interrupted = {
             versionId: pending.versionId,
             ...(pending.payload === undefined ? {} : { keyId: pending.payload.keyId }),
-            stagedAt: pending.createdDate.toISOString(),
+            stagedAt: pending.createdDate?.toISOString() ?? "(no value yet)",
             action: `${plan.interrupted.action}: ${plan.interrupted.why}`,
           };
         }

@@ -123,6 +123,14 @@ export interface WriteVersionInput {
    * versions are immutable, so it still holds what the caller validated.
    */
   verifiedCurrentVersionId?: string;
+  /**
+   * Write with PutSecretValue alone, for a caller that has just read the labels and validated the
+   * AWSCURRENT value itself (the rotator's guard). Secrets Manager's own token check then decides:
+   * the token already used with another value throws SECRET_TOKEN_CONFLICT, the same value is a
+   * no-op (`created` is then reported true: unknowable without a read). moto, unlike AWS, rewrites a
+   * version that still carries AWSPENDING; the caller must reconcile that (see `rotator/steps.ts`).
+   */
+  checkedByCaller?: boolean;
 }
 
 export interface PromoteOptions {
@@ -133,6 +141,14 @@ export interface PromoteOptions {
    * version still holds it, and a refusal is checked against a fresh DescribeSecret as usual.
    */
   known?: SecretDescription;
+  /**
+   * With `known`: remove AWSPENDING from the version in the same round trip as the AWSCURRENT move
+   * (two calls sent together) instead of after it. The end state is the same; the moment in which
+   * the version carries both labels shrinks to nothing, which matters on moto: there a second
+   * writer's PutSecretValue under the same token replaces the version's labels while it carries
+   * AWSPENDING, dropping AWSCURRENT with them (AWS refuses such a write).
+   */
+  clearPendingTogether?: boolean;
 }
 
 export interface SecretVersionInfo {
@@ -194,9 +210,11 @@ export interface SecretStore {
   /**
    * Moves AWSCURRENT to `versionId` (Secrets Manager moves AWSPREVIOUS to the version it left), then
    * removes AWSPENDING from `versionId` if it is there. Re-runnable: on a version that is already
-   * AWSCURRENT it only clears AWSPENDING, or does nothing. See {@link PromoteOptions.known}.
+   * AWSCURRENT it only clears AWSPENDING, or does nothing. See {@link PromoteOptions.known}. `moved` is
+   * true when this call moved AWSCURRENT, false when the version was AWSCURRENT already (or another
+   * caller moved it there meanwhile).
    */
-  promote(secretId: string, versionId: string, options?: PromoteOptions): Promise<void>;
+  promote(secretId: string, versionId: string, options?: PromoteOptions): Promise<{ moved: boolean }>;
   /** Removes `stage` from `versionId`; a no-op when it is not there. AWSCURRENT cannot be removed, only moved ({@link promote}). */
   removeStage(secretId: string, stage: string, versionId: string): Promise<void>;
   /**
@@ -454,6 +472,11 @@ export function createSecretStore(options: SecretStoreOptions = {}): SecretStore
       );
     }
     const sensitive = [text, input.payload.apiKey.reveal()];
+    if (input.checkedByCaller === true) {
+      // ResourceExistsException maps to SECRET_TOKEN_CONFLICT (aws-errors.ts).
+      await put(secretId, token, text, stage, sensitive);
+      return { versionId: token, created: true };
+    }
 
     // Decide "same token, same value?" ourselves rather than trusting PutSecretValue's answer:
     // AWS ignores such a write silently (so `created` would be unknowable), and moto rewrites a
@@ -487,7 +510,12 @@ export function createSecretStore(options: SecretStoreOptions = {}): SecretStore
         );
       }
     }
-    const out = await send({ operation: "PutSecretValue", secretId, versionId: token, sensitive }, () =>
+    const out = await put(secretId, token, text, stage, sensitive);
+    return { versionId: out.VersionId ?? token, created: true };
+  }
+
+  function put(secretId: string, token: string, text: string, stage: string, sensitive: string[]) {
+    return send({ operation: "PutSecretValue", secretId, versionId: token, sensitive }, () =>
       client.send(
         new PutSecretValueCommand({
           SecretId: secretId,
@@ -497,7 +525,6 @@ export function createSecretStore(options: SecretStoreOptions = {}): SecretStore
         }),
       ),
     );
-    return { versionId: out.VersionId ?? token, created: true };
   }
 
   function conflict(secretId: string, arn: string, token: string): SecretTokenConflictError {
@@ -532,7 +559,12 @@ export function createSecretStore(options: SecretStoreOptions = {}): SecretStore
     );
   }
 
-  async function promote(secretId: string, versionId: string, options: PromoteOptions = {}): Promise<void> {
+  async function promote(
+    secretId: string,
+    versionId: string,
+    options: PromoteOptions = {},
+  ): Promise<{ moved: boolean }> {
+    let moved = false;
     const known = options.known;
     let description = known ?? (await describeLive(secretId, "UpdateSecretVersionStage"));
     if (known?.deletedDate !== undefined) {
@@ -547,10 +579,23 @@ export function createSecretStore(options: SecretStoreOptions = {}): SecretStore
         { secretId, versionId },
       );
     }
+    let clearing: Promise<unknown> | undefined;
+    if (
+      options.clearPendingTogether === true &&
+      known !== undefined &&
+      description.currentVersionId !== versionId &&
+      description.versionIdsToStages[versionId]?.includes(AWSPENDING)
+    ) {
+      clearing = removeLabel(secretId, AWSPENDING, versionId).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+    }
     if (description.currentVersionId !== versionId) {
       try {
         const from = description.currentVersionId;
         await moveStage(secretId, AWSCURRENT, { to: versionId, ...(from === undefined ? {} : { from }) });
+        moved = true;
       } catch (error) {
         // Another promoter may have moved AWSCURRENT between our describe and our move; if it moved
         // it where we wanted, the step is done.
@@ -561,9 +606,13 @@ export function createSecretStore(options: SecretStoreOptions = {}): SecretStore
       // there, and removeLabel checks a refusal against a fresh one.
       if (known === undefined) description = await describe(secretId);
     }
-    if (description.versionIdsToStages[versionId]?.includes(AWSPENDING)) {
+    if (clearing !== undefined) {
+      const failed = await clearing;
+      if (failed !== undefined) throw failed;
+    } else if (description.versionIdsToStages[versionId]?.includes(AWSPENDING)) {
       await removeLabel(secretId, AWSPENDING, versionId);
     }
+    return { moved };
   }
 
   async function removeLabel(secretId: string, stage: string, versionId: string): Promise<void> {

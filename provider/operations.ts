@@ -113,7 +113,12 @@ async function using<T>(client: LlamaCloudClient | undefined, store: SecretStore
 // ---------------------------------------------------------------------------------------------
 // check / diff
 
-/** `check`: validation failures name each field; the create token is added as a hidden input. */
+/**
+ * `check`: one failure per problem, whose reason names the field, the value given (never a key) and
+ * the expected form; the create token is added as a hidden input. Failures carry no `property`: the
+ * engine would print its own `property … value … has a problem` beside the reason, with a nested
+ * field's value as `{<nil>}` and a top-level field's value unscrubbed.
+ */
 export function check(
   olds: Props | undefined,
   news: Props,
@@ -121,7 +126,7 @@ export function check(
   const inputs: Props = { ...news, __createToken: createToken(olds ?? {}, news) };
   const result = validateInputs(inputs);
   if (result.ok || result.failures.length === 0) return { inputs };
-  return { inputs, failures: result.failures };
+  return { inputs, failures: result.failures.map(({ reason }) => ({ property: "", reason })) };
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { LlamaCloudClient, LlamaCloudClientOptions } from "../llamacloud/client";
 import { resolveClientOptions } from "../llamacloud/client-options";
 import { createSecretStore, type SecretStore } from "../secrets/store";
-import type { RotatorConfig } from "./config";
+import { llamaCloudClientOptions, type RotatorConfig } from "./config";
 import { RotatorEmitter } from "./events";
 import type { RotationContext } from "./state";
 
@@ -34,13 +34,7 @@ export function buildServices(config: RotatorConfig, deps: RotatorDeps = {}): Se
     });
   let client: LlamaCloudClient;
   try {
-    client =
-      deps.client ??
-      lazyLlamaCloudClient({
-        apiKey: config.llamaCloud.apiKey,
-        ...(config.llamaCloud.baseUrl === undefined ? {} : { baseUrl: config.llamaCloud.baseUrl }),
-        userAgent: "llamacloud-keys-rotator",
-      });
+    client = deps.client ?? lazyLlamaCloudClient(llamaCloudClientOptions(config));
   } catch (error) {
     if (deps.store === undefined) store.close();
     throw error;

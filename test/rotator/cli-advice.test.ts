@@ -1,10 +1,13 @@
+import { randomUUID } from "node:crypto";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DEFAULT_KEY_PREFIX, keyName } from "../../llamacloud/key-name";
 import { LLAMACLOUD_TIMEOUT_SETTING, loadConfig } from "../../rotator/config";
 import { isRotatorError } from "../../rotator/errors";
+import { managementTags } from "../../secrets/tags";
 import { fakeKey } from "../harness/fake-key";
 import { childEnv, createManagedSecret, requireBuilt, runCli, startWorld, type World } from "./fixtures";
 
@@ -43,6 +46,35 @@ async function silentServer(): Promise<{ url: string; close(): Promise<void> }> 
 /** Versions and their labels (moto reports a listed version's createdDate as the time of listing). */
 async function versions(world: World, arn: string): Promise<{ versionId: string; stages: string[] }[]> {
   return (await world.store.listVersions(arn)).map(({ versionId, stages }) => ({ versionId, stages }));
+}
+
+/** A managed secret whose key (minted in the emulator) says it lives on `host`. */
+async function secretOnHost(world: World, host: string): Promise<string> {
+  const project = world.emulator.projects[0]!;
+  const environment = `env-${randomUUID().slice(0, 8)}`;
+  const { arn } = await world.store.createSecret({
+    name: `llamacloud-keys/test/${environment}`,
+    tags: managementTags({ projectId: project.id, environment, rotateEvery: "30d" }),
+  });
+  const versionId = randomUUID();
+  const name = keyName(DEFAULT_KEY_PREFIX, project.id, environment, versionId);
+  const { key, secret } = await world.client.createApiKey({ projectId: project.id, name });
+  await world.store.writeVersion(arn, {
+    token: versionId,
+    stage: "AWSCURRENT",
+    payload: {
+      format: 1,
+      apiKey: secret,
+      keyId: key.id,
+      keyName: name,
+      projectId: project.id,
+      organizationId: world.emulator.organizationId,
+      environment,
+      baseUrl: host,
+      createdAt: new Date().toISOString(),
+    },
+  });
+  return arn;
 }
 
 /** Non-empty stderr lines (the preflight's refusal is exactly one). */
@@ -169,23 +201,31 @@ describe("the credential preflight, against the emulator and moto", () => {
     expect(run.lines.filter((line) => line["event"] === "pass:started")).toEqual([]);
   }, 60_000);
 
-  it("a refused connection to LlamaCloud fails in seconds, once, with nothing touched", async () => {
-    const secret = await createManagedSecret(world, { rotateEvery: "30d" });
-    const versionsBefore = await versions(world, secret.arn);
+  it("a refused connection to LlamaCloud fails in seconds, once for the whole pass, with nothing touched", async () => {
     const port = await closedPort();
-    const env = childEnv(world, { LLAMA_CLOUD_BASE_URL: `http://127.0.0.1:${port}` });
-    const started = performance.now();
-    const run = await runCli(["rotate", "--secret", secret.arn, "--force"], env);
-    const elapsedMs = performance.now() - started;
-    expect(run.code).toBe(1);
-    expect(lines(run.stderr), run.stderr).toHaveLength(1);
-    expect(run.stderr).toContain(`the connection to 127.0.0.1:${port} failed (ECONNREFUSED)`);
-    expect(run.stderr).toContain("`llamacloud-keys rotate` read and changed nothing.");
-    expect(await versions(world, secret.arn)).toEqual(versionsBefore);
-    // Seconds, not the minute a pass took before (the issue measured 61 s): checked generously.
-    expect(elapsedMs).toBeLessThan(15_000);
-    console.info(`rotate against a refused port: exit ${run.code} after ${Math.round(elapsedMs)} ms`);
-  }, 60_000);
+    const host = `http://127.0.0.1:${port}`;
+    // Secrets whose keys live on that host (their payload names it), so a pass would call it for
+    // each: before the preflight, each failed on its own after the client's retries.
+    const arns = await Promise.all(Array.from({ length: 8 }, () => secretOnHost(world, host)));
+    const before = await Promise.all(arns.map((arn) => versions(world, arn)));
+    const env = childEnv(world, { LLAMA_CLOUD_BASE_URL: host });
+    for (const command of ["rotate", "status"]) {
+      const started = performance.now();
+      const run = await runCli([command, ...arns.flatMap((arn) => ["--secret", arn])], env);
+      const elapsedMs = performance.now() - started;
+      expect(run.code).toBe(1);
+      expect(run.stdout).toBe("");
+      expect(lines(run.stderr), run.stderr).toHaveLength(1);
+      expect(run.stderr).toContain(`the connection to 127.0.0.1:${port} failed (ECONNREFUSED)`);
+      expect(run.stderr).toContain(`\`llamacloud-keys ${command}\` read and changed nothing.`);
+      // The issue asks for seconds; checked generously (one call and its retries, ~3 s of backoff).
+      expect(elapsedMs).toBeLessThan(15_000);
+      console.info(
+        `${command} of 8 secrets against a refused port: exit 1 after ${Math.round(elapsedMs)} ms`,
+      );
+    }
+    expect(await Promise.all(arns.map((arn) => versions(world, arn)))).toEqual(before);
+  }, 90_000);
 
   it("status with a name Secrets Manager does not know shows it as given, never under an arn label", async () => {
     const env = childEnv(world);

@@ -214,6 +214,7 @@ export const OUTPUT_ONLY_NAMES = [
   "secretArn",
   "versionId",
   "createdAt",
+  "secretRestored",
 ] as const;
 
 /** A failure as Pulumi's `CheckFailure` carries it. */

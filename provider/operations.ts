@@ -8,6 +8,8 @@ import {
 import { DEFAULT_KEY_PREFIX, keyName } from "../llamacloud/key-name";
 import {
   AWSCURRENT,
+  AWSPENDING,
+  AWSPREVIOUS,
   createSecretStore,
   isSecretsError,
   managementTags,
@@ -63,6 +65,11 @@ export interface ApiKeyOutputs {
   __ownsSecret: boolean;
   /** The LlamaCloud host the key lives on. */
   __baseUrl: string;
+  /**
+   * True when create found the secret pending deletion (an earlier `destroy` left it in its recovery
+   * window) and restored it instead of creating one. Absent in state written before it existed.
+   */
+  secretRestored?: boolean;
 }
 
 type Props = Record<string, unknown>;
@@ -369,7 +376,8 @@ export async function create(raw: Props): Promise<{ id: string; outs: ApiKeyOutp
       }
       await store.tag(target.arn, tags);
       const liveName = live.find((key) => key.id === current.payload.keyId)?.name;
-      return { id: target.arn, outs: outputsOf(current, target, raw, client.baseUrl, liveName) };
+      const outs = outputsOf(current, target, raw, client.baseUrl, liveName);
+      return { id: target.arn, outs: { ...outs, secretRestored: target.restoredNow } };
     }
 
     // A key named after this token that never reached the secret comes from an attempt that died
@@ -392,11 +400,45 @@ export async function create(raw: Props): Promise<{ id: string; outs: ApiKeyOutp
       const written = await store.writeVersion(target.arn, { token, payload, stage: AWSCURRENT });
       await store.tag(target.arn, tags);
       const reading = { payload, versionId: written.versionId };
-      return { id: target.arn, outs: outputsOf(reading, target, raw, client.baseUrl, name) };
+      if (target.restoredNow) await forgetPastLife(store, target, written.versionId, minted.key.id);
+      const outs = outputsOf(reading, target, raw, client.baseUrl, name);
+      return { id: target.arn, outs: { ...outs, secretRestored: target.restoredNow } };
     } catch (error) {
       return rollback(client, store, minted.key, target, error);
     }
   });
+}
+
+/**
+ * After create restored a secret that an earlier `destroy` had left pending deletion, and wrote the
+ * new key as AWSCURRENT: the versions of that past life hold keys the destroy revoked, and the write
+ * moved AWSPREVIOUS onto the last of them. Their AWSPREVIOUS and AWSPENDING labels are removed, so
+ * neither the rotator nor `llamacloud-keys status` takes a revoked key of the deleted secret for this
+ * secret's previous key. The restore is reported on stderr, which the Pulumi CLI shows. Best effort:
+ * the new key is written and works either way, so a failure here is reported, not rolled back.
+ */
+async function forgetPastLife(store: SecretStore, target: Target, versionId: string, keyId: string) {
+  const notice =
+    `llamacloud-keys: secret ${target.arn} was pending deletion, left by an earlier destroy (of this or ` +
+    `another stack); create restored it and wrote new key ${keyId} as AWSCURRENT (version ${versionId}). ` +
+    'Its earlier keys were revoked by that destroy. Set "recoveryWindowInDays: 0" where secrets need no ' +
+    "recovery (scratch and CI stacks): destroy then deletes them at once, and a later create starts afresh.";
+  try {
+    const { versionIdsToStages } = await store.describe(target.arn);
+    for (const [version, stages] of Object.entries(versionIdsToStages)) {
+      if (version === versionId) continue;
+      for (const stage of stages) {
+        if (stage === AWSPREVIOUS || stage === AWSPENDING)
+          await store.removeStage(target.arn, stage, version);
+      }
+    }
+    process.stderr.write(`${notice}\n`);
+  } catch (error) {
+    process.stderr.write(
+      `${notice} Removing the earlier versions' labels failed (${messageOf(error)}): ` +
+        `\`llamacloud-keys status\` may show a revoked key of the deleted secret as this secret's previous key.\n`,
+    );
+  }
 }
 
 async function mint(client: LlamaCloudClient, projectId: string, name: string) {
@@ -546,8 +588,13 @@ export async function update(_id: string, olds: Props, news: Props): Promise<{ o
     await store.untag(arn, stale);
     await store.tag(arn, desired);
     const owned = olds["__ownsSecret"] === true;
+    const outs = outputsOf(current, { arn, name: description.name, owned }, news, client.baseUrl, liveName);
+    // Recorded once, at create: carried over so an update does not erase it.
     return {
-      outs: outputsOf(current, { arn, name: description.name, owned }, news, client.baseUrl, liveName),
+      outs:
+        olds["secretRestored"] === undefined
+          ? outs
+          : { ...outs, secretRestored: olds["secretRestored"] === true },
     };
   });
 }

@@ -9,7 +9,15 @@ import { LLAMACLOUD_TIMEOUT_SETTING, loadConfig } from "../../rotator/config";
 import { isRotatorError } from "../../rotator/errors";
 import { managementTags } from "../../secrets/tags";
 import { fakeKey } from "../harness/fake-key";
-import { childEnv, createManagedSecret, requireBuilt, runCli, startWorld, type World } from "./fixtures";
+import {
+  childEnv,
+  createManagedSecret,
+  requireBuilt,
+  runCli,
+  spawnCli,
+  startWorld,
+  type World,
+} from "./fixtures";
 
 // What an operator can act on (#19): a wrong LLAMA_CLOUD_API_KEY is one message and exit 2 before
 // any secret is touched; a refused connection fails in seconds; a LlamaCloud timeout names the
@@ -226,6 +234,25 @@ describe("the credential preflight, against the emulator and moto", () => {
     }
     expect(await Promise.all(arns.map((arn) => versions(world, arn)))).toEqual(before);
   }, 90_000);
+
+  it("the daemon outlives an unreachable LlamaCloud at start: one warning, then its schedule", async () => {
+    const port = await closedPort();
+    const daemon = spawnCli(
+      ["rotator", "--start-delay", "0", "--log-format", "json"],
+      childEnv(world, { LLAMA_CLOUD_BASE_URL: `http://127.0.0.1:${port}` }),
+    );
+    try {
+      const warning = await daemon.waitForLine((line) => line["event"] === "warning");
+      expect(String(warning["msg"] ?? warning["message"])).toContain(
+        "LlamaCloud could not be asked whether LLAMA_CLOUD_API_KEY works",
+      );
+      await daemon.waitForLine((line) => line["event"] === "pass:finished");
+      daemon.kill("SIGTERM");
+      expect((await daemon.exited).code).toBe(0);
+    } finally {
+      daemon.kill("SIGKILL");
+    }
+  }, 60_000);
 
   it("status with a name Secrets Manager does not know shows it as given, never under an arn label", async () => {
     const env = childEnv(world);

@@ -1,8 +1,12 @@
 /**
  * `llamacloud-keys/provider`: the Pulumi side. `ApiKey` (a dynamic resource: one LlamaCloud key in
  * one Secrets Manager secret) and `ProjectKeys` (a project × environment matrix with `@pulumi/aws`
- * secrets and IAM policy documents).
+ * secrets and IAM policy documents). `@pulumi/pulumi` (and, for `ProjectKeys`, `@pulumi/aws`) are
+ * optional peer dependencies: a missing one is a {@link MissingPeerDependencyError} naming it.
  */
+
+// First: fails with a clear message when @pulumi/pulumi is not installed (see ./pulumi-peer).
+import "./pulumi-peer";
 
 export { DEFAULT_KEY_PREFIX } from "../llamacloud/key-name";
 export { ApiKey, type ApiKeyArgs } from "./api-key";
@@ -16,10 +20,12 @@ export {
   type ProviderErrorCode,
 } from "./errors";
 export type { ApiKeyOutputs } from "./operations";
+export { MissingPeerDependencyError, PEER_RANGES, type PeerName } from "./peers";
 export {
   ProjectKeys,
   type ProjectKeysArgs,
   type ProjectKeysProject,
+  type ProjectKeysSecret,
   readerPolicy,
   rotatorPolicy,
 } from "./project-keys";

@@ -1,4 +1,4 @@
-import * as aws from "@pulumi/aws";
+import type * as Aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import {
@@ -13,6 +13,7 @@ import {
 import { ApiKey } from "./api-key";
 import { DEFAULT_SECRET_PREFIX } from "./args";
 import { ProviderError } from "./errors";
+import { requirePeer } from "./peers";
 
 /** One LlamaCloud project and the environments that get a key in it. */
 export interface ProjectKeysProject {
@@ -25,6 +26,15 @@ export interface ProjectKeysProject {
   /** Environment labels, e.g. `["staging", "prod"]`. */
   environments: string[];
 }
+
+/**
+ * Each pair's `aws.secretsmanager.Secret`, typed without naming `@pulumi/aws`: a program that uses
+ * only `ApiKey` type-checks without it installed. With it, cast to `aws.secretsmanager.Secret`.
+ */
+export type ProjectKeysSecret = pulumi.CustomResource & {
+  readonly arn: pulumi.Output<string>;
+  readonly name: pulumi.Output<string>;
+};
 
 /** Inputs of {@link ProjectKeys}. The project × environment matrix is plain data: it shapes the resources. */
 export interface ProjectKeysArgs {
@@ -127,11 +137,13 @@ export class ProjectKeys extends pulumi.ComponentResource {
   /** IAM policy document (JSON) for the rotator: rotate every secret of this component. */
   readonly rotatorPolicy: pulumi.Output<string>;
   /** The secrets, keyed like {@link secretArns}. */
-  readonly secrets: Record<string, aws.secretsmanager.Secret>;
+  readonly secrets: Record<string, ProjectKeysSecret>;
   /** The keys, keyed like {@link secretArns}. */
   readonly keys: Record<string, ApiKey>;
 
   constructor(name: string, args: ProjectKeysArgs, opts?: pulumi.ComponentResourceOptions) {
+    // Before registering anything: without @pulumi/aws (an optional peer), one clear error.
+    const aws = requirePeer<typeof Aws>("@pulumi/aws", "ProjectKeys (llamacloud-keys/provider)");
     super("llamacloud-keys:index:ProjectKeys", name, {}, opts);
     const parsed = argsSchema.safeParse(args);
     if (!parsed.success) {

@@ -1,16 +1,23 @@
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { runProcess } from "../harness/processes";
 import { createPulumiWorkspace, type PulumiWorkspace } from "../harness/pulumi";
-import { pulumiBinDir } from "../harness/tools";
+import { installedTools, pulumiBinDir, repoRoot } from "../harness/tools";
 
 // Proves the harness, not the product: the real CLI, its Node language host and the dynamic
 // provider shim deploy a program on the local backend with no network.
 
-test("the Pulumi CLI on the tests' PATH is the pinned v3.248.0", async () => {
+// The CLI follows the SDK: setup pins the CLI to the @pulumi/pulumi version the lockfile installs,
+// so an SDK bump without a CLI bump (or the reverse) fails here rather than as a protocol mismatch.
+test("the Pulumi CLI on the tests' PATH is the version setup pinned, the same as the installed @pulumi/pulumi", async () => {
+  const sdk = JSON.parse(
+    readFileSync(join(repoRoot, "node_modules", "@pulumi", "pulumi", "package.json"), "utf8"),
+  );
   const result = await runProcess(join(pulumiBinDir(), "pulumi"), ["version"], { timeoutMs: 30_000 });
   expect(result.code).toBe(0);
-  expect(result.stdout.trim()).toBe("v3.248.0");
+  expect(result.stdout.trim()).toBe(installedTools().pulumiVersion);
+  expect(result.stdout.trim()).toBe(`v${sdk.version}`);
 });
 
 const program = `

@@ -75,7 +75,9 @@ export interface ApiKeyArgs {
   tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
   /**
    * Days Secrets Manager keeps a secret the provider created after destroy: 7 to 30, or 0 to delete
-   * at once (AWS's default: 30). Changing it applies to the next destroy.
+   * at once (AWS's default: 30). Changing it applies to the next destroy. While a destroyed secret
+   * waits, its name is taken: a create of the same name (this stack or another) restores it, says
+   * so, and outputs `secretRestored: true`. Use 0 for scratch and CI stacks.
    * @example
    * { recoveryWindowInDays: 0 } // scratch stacks
    */
@@ -155,6 +157,12 @@ export class ApiKey extends pulumi.dynamic.Resource {
   declare readonly versionId: pulumi.Output<string>;
   /** When the current key was created (ISO-8601). */
   declare readonly createdAt: pulumi.Output<string>;
+  /**
+   * True when create found the secret pending deletion, left in its recovery window by an earlier
+   * `destroy` (of this stack or another with the same secret name), and restored it rather than
+   * creating one. The provider also prints a line saying so. See `recoveryWindowInDays`.
+   */
+  declare readonly secretRestored: pulumi.Output<boolean | undefined>;
 
   constructor(name: string, args: ApiKeyArgs, opts?: pulumi.CustomResourceOptions) {
     super(
@@ -174,6 +182,7 @@ export class ApiKey extends pulumi.dynamic.Resource {
         secretName: args.secretName,
         versionId: undefined,
         createdAt: undefined,
+        secretRestored: undefined,
       },
       opts,
       "llamacloud",

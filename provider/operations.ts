@@ -8,6 +8,8 @@ import {
 import { DEFAULT_KEY_PREFIX, keyName } from "../llamacloud/key-name";
 import {
   AWSCURRENT,
+  AWSPENDING,
+  AWSPREVIOUS,
   createSecretStore,
   isSecretsError,
   managementTags,
@@ -65,6 +67,11 @@ export interface ApiKeyOutputs {
   __ownsSecret: boolean;
   /** The LlamaCloud host the key lives on. */
   __baseUrl: string;
+  /**
+   * True when create found the secret pending deletion (an earlier `destroy` left it in its recovery
+   * window) and restored it instead of creating one. Absent in state written before it existed.
+   */
+  secretRestored?: boolean;
 }
 
 type Props = Record<string, unknown>;
@@ -115,7 +122,12 @@ async function using<T>(client: LlamaCloudClient | undefined, store: SecretStore
 // ---------------------------------------------------------------------------------------------
 // check / diff
 
-/** `check`: validation failures name each field; the create token is added as a hidden input. */
+/**
+ * `check`: one failure per problem, whose reason names the field, the value given (never a key) and
+ * the expected form; the create token is added as a hidden input. Failures carry no `property`: the
+ * engine would print its own `property … value … has a problem` beside the reason, with a nested
+ * field's value as `{<nil>}` and a top-level field's value unscrubbed.
+ */
 export function check(
   olds: Props | undefined,
   news: Props,
@@ -123,7 +135,7 @@ export function check(
   const inputs: Props = { ...news, __createToken: createToken(olds ?? {}, news) };
   const result = validateInputs(inputs);
   if (result.ok || result.failures.length === 0) return { inputs };
-  return { inputs, failures: result.failures };
+  return { inputs, failures: result.failures.map(({ reason }) => ({ property: "", reason })) };
 }
 
 /**
@@ -403,7 +415,8 @@ export async function create(raw: Props): Promise<{ id: string; outs: ApiKeyOutp
       }
       await store.tag(target.arn, tags);
       await sweep();
-      return { id: target.arn, outs: outputsOf(current, target, raw, client.baseUrl, liveName) };
+      const outs = outputsOf(current, target, raw, client.baseUrl, liveName);
+      return { id: target.arn, outs: { ...outs, secretRestored: target.restoredNow } };
     }
 
     // A key named after this token that never reached the secret comes from an attempt that died
@@ -432,9 +445,43 @@ export async function create(raw: Props): Promise<{ id: string; outs: ApiKeyOutp
     }
     // After the write, outside the rollback: the new key is in the secret whatever happens here, and
     // a sweep that fails is finished by the next create, which recognises the secret as its own.
+    if (target.restoredNow) await forgetPastLife(store, target, reading.versionId, minted.key.id);
     await sweep();
-    return { id: target.arn, outs: outputsOf(reading, target, raw, client.baseUrl, name) };
+    const outs = outputsOf(reading, target, raw, client.baseUrl, name);
+    return { id: target.arn, outs: { ...outs, secretRestored: target.restoredNow } };
   });
+}
+
+/**
+ * After create restored a secret that an earlier `destroy` had left pending deletion, and wrote the
+ * new key as AWSCURRENT: the versions of that past life hold keys the destroy revoked, and the write
+ * moved AWSPREVIOUS onto the last of them. Their AWSPREVIOUS and AWSPENDING labels are removed, so
+ * neither the rotator nor `llamacloud-keys status` takes a revoked key of the deleted secret for this
+ * secret's previous key. The restore is reported on stderr, which the Pulumi CLI shows. Best effort:
+ * the new key is written and works either way, so a failure here is reported, not rolled back.
+ */
+async function forgetPastLife(store: SecretStore, target: Target, versionId: string, keyId: string) {
+  const notice =
+    `llamacloud-keys: secret ${target.arn} was pending deletion, left by an earlier destroy (of this or ` +
+    `another stack); create restored it and wrote new key ${keyId} as AWSCURRENT (version ${versionId}). ` +
+    'Its earlier keys were revoked by that destroy. Set "recoveryWindowInDays: 0" where secrets need no ' +
+    "recovery (scratch and CI stacks): destroy then deletes them at once, and a later create starts afresh.";
+  try {
+    const { versionIdsToStages } = await store.describe(target.arn);
+    for (const [version, stages] of Object.entries(versionIdsToStages)) {
+      if (version === versionId) continue;
+      for (const stage of stages) {
+        if (stage === AWSPREVIOUS || stage === AWSPENDING)
+          await store.removeStage(target.arn, stage, version);
+      }
+    }
+    process.stderr.write(`${notice}\n`);
+  } catch (error) {
+    process.stderr.write(
+      `${notice} Removing the earlier versions' labels failed (${messageOf(error)}): ` +
+        `\`llamacloud-keys status\` may show a revoked key of the deleted secret as this secret's previous key.\n`,
+    );
+  }
 }
 
 async function mint(client: LlamaCloudClient, projectId: string, name: string) {
@@ -584,8 +631,13 @@ export async function update(_id: string, olds: Props, news: Props): Promise<{ o
     await store.untag(arn, stale);
     await store.tag(arn, desired);
     const owned = olds["__ownsSecret"] === true;
+    const outs = outputsOf(current, { arn, name: description.name, owned }, news, client.baseUrl, liveName);
+    // Recorded once, at create: carried over so an update does not erase it.
     return {
-      outs: outputsOf(current, { arn, name: description.name, owned }, news, client.baseUrl, liveName),
+      outs:
+        olds["secretRestored"] === undefined
+          ? outs
+          : { ...outs, secretRestored: olds["secretRestored"] === true },
     };
   });
 }

@@ -31,7 +31,7 @@ export type KeyStanding =
   | { kind: "pending"; versionId: string }
   /** Held (or, by its name, presumed held) by AWSPREVIOUS or an older version: revoke once grace has passed. */
   | { kind: "displaced"; versionId: string; revokeAt: number }
-  /** Named after a version that holds another key, or minted after AWSCURRENT was written: no reader has it. */
+  /** Named after a version that holds another key, or after no labelled version: no reader needs it. */
   | { kind: "stray"; versionId: string; why: string }
   /** Named after no labelled version, young: presumably another rotator (or `pulumi up`) is about to write it. */
   | { kind: "in-flight"; versionId: string; until: number }
@@ -93,7 +93,6 @@ export function classifyKeys(state: SecretState, wallNow: number): ClassifiedKey
   const { current, pending, previous } = state;
   const displacedAt = revokeAt(state);
   const owner = { ...state.policy, knownPrefixes: state.knownPrefixes };
-  const currentCreated = current.createdDate.getTime();
   const holds = (view: VersionView | undefined, id: string) => view?.payload?.keyId === id;
 
   return state.liveKeys.map((key): ClassifiedKey => {
@@ -132,21 +131,15 @@ export function classifyKeys(state: SecretState, wallNow: number): ClassifiedKey
       return { key, standing: { kind: "displaced", versionId, revokeAt: displacedAt } };
     }
     // Named after no labelled version: a crashed create, a lost race, an abandoned attempt, or a key
-    // displaced twice. Named after no version at all and young, it may be a create in flight; a
-    // version that exists (unlabelled) was written already.
+    // displaced twice, whose grace ended before the current rotation could start (a rotation waits
+    // for the previous key's grace). No reader can still need it. Named after no version at all and
+    // young, it may be a create in flight; a version that exists (unlabelled) was written already.
     const isVersion = versionId in state.versionIdsToStages || state.allVersionIds?.has(versionId) === true;
     if (!isVersion && wallNow < inFlightUntil) {
       return { key, standing: { kind: "in-flight", versionId, until: inFlightUntil } };
     }
-    // Minted after AWSCURRENT was written, it never was AWSCURRENT: no reader ever got it.
-    if (!Number.isNaN(createdAt) && createdAt > currentCreated) {
-      const why = isVersion
-        ? `version ${versionId} was never AWSCURRENT`
-        : "named after no version of the secret";
-      return { key, standing: { kind: "stray", versionId, why } };
-    }
-    // Older than AWSCURRENT: it may have been current once, so it gets the full grace.
-    return { key, standing: { kind: "displaced", versionId, revokeAt: displacedAt } };
+    const why = isVersion ? `version ${versionId} holds no label` : "named after no version of the secret";
+    return { key, standing: { kind: "stray", versionId, why } };
   });
 }
 

@@ -3,7 +3,7 @@ import { resolveClientOptions } from "../llamacloud/client-options";
 import { DEFAULT_KEY_PREFIX } from "../llamacloud/key-name";
 import type { ApiKeyInfo } from "../llamacloud/schemas";
 import { createSecretStore, type SecretStore } from "../secrets/store";
-import type { RotatorConfig } from "./config";
+import { llamaCloudClientOptions, type RotatorConfig } from "./config";
 import { RotatorEmitter } from "./events";
 
 /**
@@ -148,13 +148,7 @@ export function buildServices(config: RotatorConfig, deps: RotatorDeps = {}): Se
     });
   let client: LlamaCloudClient;
   try {
-    client =
-      deps.client ??
-      lazyLlamaCloudClient({
-        apiKey: config.llamaCloud.apiKey,
-        ...(config.llamaCloud.baseUrl === undefined ? {} : { baseUrl: config.llamaCloud.baseUrl }),
-        userAgent: "llamacloud-keys-rotator",
-      });
+    client = deps.client ?? lazyLlamaCloudClient(llamaCloudClientOptions(config));
   } catch (error) {
     if (deps.store === undefined) store.close();
     throw error;

@@ -13,7 +13,13 @@ import { inspectSecret, NO_KEY_YET } from "./state";
  */
 
 export interface SecretStatus {
-  arn: string;
+  /**
+   * The secret's ARN. Absent when the secret could not be read and was asked for by a name, not an
+   * ARN: a name Secrets Manager does not know is not shown as an ARN.
+   */
+  arn?: string;
+  /** On an entry whose secret could not be read: the id as given (`--secret`, or discovery). */
+  secretId?: string;
   name?: string;
   projectId?: string;
   environment?: string;
@@ -109,8 +115,10 @@ export async function collectStatus(
         }
         return status;
       } catch (error) {
+        // Only what was typed: an unknown name is not an ARN, and must not be shown as one.
         return {
-          arn: id,
+          ...(id.startsWith("arn:") ? { arn: id } : {}),
+          secretId: id,
           next: "fails until fixed",
           error: { code: errorCode(error), message: errorMessage(error) },
         };
@@ -126,8 +134,8 @@ export function formatStatus(statuses: SecretStatus[], now: number): string {
   if (statuses.length === 0) return "No managed secrets (none tagged llamacloud-keys:managed=true).\n";
   const lines: string[] = [];
   for (const s of statuses) {
-    lines.push(`${s.name ?? s.arn}`);
-    lines.push(`  arn          ${s.arn}`);
+    lines.push(`${s.name ?? s.arn ?? s.secretId ?? "(unknown)"}`);
+    if (s.arn !== undefined) lines.push(`  arn          ${s.arn}`);
     if (s.error !== undefined) {
       lines.push(`  ERROR        [${s.error.code}] ${s.error.message.split("\n").join("\n               ")}`);
       lines.push("");

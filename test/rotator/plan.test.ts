@@ -234,10 +234,10 @@ const table: Row[] = [
     { ...none, rotation: "none", revoke: "sweepOrphans:orphan" },
   ],
   [
-    "a key named after no version, minted before AWSCURRENT (perhaps current once): the full grace",
+    "a key named after no version, minted before AWSCURRENT (displaced twice: its grace ended before this rotation began): swept",
     { rotateEvery: 30 * DAY, grace: HOUR, currentAt: DAY, unclaimed: { at: 0 } },
-    DAY + HOUR,
-    { ...none, rotation: "none", waiting: "in-grace" },
+    DAY + MIN,
+    { ...none, rotation: "none", revoke: "sweepOrphans:orphan" },
   ],
 ];
 

@@ -264,7 +264,6 @@ export function childEnv(world: World, extra: Record<string, string> = {}): Node
     AWS_ENDPOINT_URL_SECRETS_MANAGER: world.motoEndpoint,
     AWS_ACCESS_KEY_ID: motoCredentials.accessKeyId,
     AWS_SECRET_ACCESS_KEY: motoCredentials.secretAccessKey,
-    // The AWS SDK warns about Node 20 on stderr; the logs we parse are JSON lines, so it is harmless.
     ...extra,
   };
 }

@@ -24,6 +24,8 @@ const BENCHMARKS = [
   { name: "startup", needsMoto: true },
   { name: "rotation", needsMoto: true },
   { name: "scale", needsMoto: true },
+  // Starts its own moto (the native engine: moto whose Lambda invoke runs the packaged function).
+  { name: "native", needsMoto: false },
   { name: "pulumi", needsMoto: true },
 ];
 

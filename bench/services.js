@@ -183,6 +183,9 @@ const uuidPattern = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12
  * `X-Amz-Target` operation for Secrets Manager, else the method and path with ids as `:id`. It sees
  * every call whatever client makes it, so it counts the rotator's calls with no hook in the rotator.
  */
+/** One clock for every counting proxy of the process, so calls to different services compare. */
+const origin = process.hrtime.bigint();
+
 async function startCountingProxy(upstream) {
   const target = new URL(upstream);
   const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
@@ -207,10 +210,14 @@ async function startCountingProxy(upstream) {
         res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
         upstreamRes.pipe(res);
         upstreamRes.on("end", () => {
+          const ended = process.hrtime.bigint();
           calls.push({
             operation,
-            ms: Number(process.hrtime.bigint() - started) / 1e6,
+            ms: Number(ended - started) / 1e6,
             status: upstreamRes.statusCode,
+            // On the shared clock, so overlapping calls (to either service) can be told apart.
+            startMs: Number(started - origin) / 1e6,
+            endMs: Number(ended - origin) / 1e6,
           });
         });
       },
@@ -225,7 +232,7 @@ async function startCountingProxy(upstream) {
   await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
   return {
     endpoint: `http://127.0.0.1:${server.address().port}`,
-    /** Calls so far: `{ operation, ms, status }`, oldest first. */
+    /** Calls so far, in the order they ended: `{ operation, ms, status, startMs, endMs }`. */
     calls,
     stop: () =>
       new Promise((resolve) => {

@@ -40,6 +40,17 @@ export const defaultTimeouts: LlamaCloudTimeouts = Object.freeze({
   totalMs: 60_000,
 });
 
+/**
+ * Per-phase limits scaled from one overall limit in the proportions of {@link defaultTimeouts}
+ * (connect a sixth, headers and body half), so a single setting such as the CLI's
+ * `--llamacloud-timeout` raises or lowers every phase together: `timeoutsWithin(60_000)` equals the
+ * defaults.
+ */
+export function timeoutsWithin(totalMs: number): LlamaCloudTimeouts {
+  const part = (share: number) => Math.max(1, Math.round(totalMs * share));
+  return { connectMs: part(1 / 6), headersMs: part(1 / 2), bodyMs: part(1 / 2), totalMs };
+}
+
 /** One HTTP attempt, for logs and metrics. Never carries headers or bodies. */
 export interface LlamaCloudRequestEvent {
   method: string;
@@ -66,6 +77,12 @@ export interface LlamaCloudClientOptions {
   region?: LlamaCloudRegion;
   /** Overrides of {@link defaultTimeouts}. */
   timeouts?: Partial<LlamaCloudTimeouts>;
+  /**
+   * How this client's user raises its timeouts, named by timeout errors instead of the `timeouts.*`
+   * options (which only a program can set). The CLI passes its flag, config field and env var.
+   * @example "--llamacloud-timeout (config file: llamacloudTimeout, env LLAMACLOUD_KEYS_LLAMACLOUD_TIMEOUT)"
+   */
+  timeoutSetting?: string;
   /** Overrides of the retry policy (see `retry-policy.ts`); `{ maxRetries: 0 }` disables retries. */
   retry?: Partial<RetryPolicy>;
   /** Sent as `User-Agent`; printable ASCII. */
@@ -85,6 +102,7 @@ export interface ResolvedClientOptions {
   apiKey: Redacted<string>;
   baseUrl: string;
   timeouts: LlamaCloudTimeouts;
+  timeoutSetting?: string;
   retry: RetryPolicy;
   userAgent: string;
   onRequest?: (event: LlamaCloudRequestEvent) => void;
@@ -112,6 +130,7 @@ const optionsSchema = z
       })
       .partial()
       .strict(),
+    timeoutSetting: z.string().min(1).max(300),
     retry: z
       .object({
         methods: z.array(z.enum(["GET", "PUT", "DELETE", "HEAD", "OPTIONS"])),
@@ -223,6 +242,7 @@ export function resolveClientOptions(options: LlamaCloudClientOptions = {}): Res
     apiKey,
     baseUrl,
     timeouts,
+    ...(options.timeoutSetting === undefined ? {} : { timeoutSetting: options.timeoutSetting }),
     retry,
     userAgent: options.userAgent ?? "llamacloud-keys",
     ...(options.onRequest === undefined ? {} : { onRequest: options.onRequest }),

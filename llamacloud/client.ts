@@ -161,6 +161,8 @@ export function createLlamaCloudClient(options: LlamaCloudClientOptions = {}): L
 
 function buildClient(config: ResolvedClientOptions, agent: Dispatcher, ownsAgent: boolean): LlamaCloudClient {
   const { baseUrl, timeouts, retry } = config;
+  const limits =
+    config.timeoutSetting === undefined ? timeouts : { ...timeouts, setting: config.timeoutSetting };
 
   function emit(event: Parameters<NonNullable<ResolvedClientOptions["onRequest"]>>[0]): void {
     try {
@@ -242,12 +244,7 @@ function buildClient(config: ResolvedClientOptions, agent: Dispatcher, ownsAgent
           ...(spec.reconcile === undefined ? {} : { reconcile: spec.reconcile }),
         };
         if (deadline.signal.aborted) {
-          throw errorFromTransport(
-            context,
-            result.kind === "error" ? result.error : undefined,
-            timeouts,
-            true,
-          );
+          throw errorFromTransport(context, result.kind === "error" ? result.error : undefined, limits, true);
         }
         const decision = decideRetry(
           retry,
@@ -264,7 +261,7 @@ function buildClient(config: ResolvedClientOptions, agent: Dispatcher, ownsAgent
         if (!decision.retry) {
           throw result.kind === "response"
             ? errorFromResponse(context, result.status, result.text, result.headers, requestId)
-            : errorFromTransport(context, result.error, timeouts, false);
+            : errorFromTransport(context, result.error, limits, false);
         }
         await config.sleep(decision.delayMs);
       }

@@ -41,6 +41,11 @@ export interface TimeoutLimits {
   headersMs: number;
   bodyMs: number;
   totalMs: number;
+  /**
+   * What the user sets to raise these limits (the CLI's flag, config field and env var); when absent,
+   * messages name the client's `timeouts.*` options.
+   */
+  setting?: string;
 }
 
 const maxDetailLength = 200;
@@ -197,31 +202,32 @@ export function errorFromTransport(
     // baseUrl was validated when the client was made; keep it whole if it still does not parse.
   }
 
+  const raise = (option: string) => limits.setting ?? `timeouts.${option}`;
   if (deadlineHit) {
     return new LlamaCloudTimeoutError(
       `${endpoint}: no complete response within the overall deadline of ${limits.totalMs} ms${after}. ` +
-        `Raise timeouts.totalMs or check that ${baseUrl} is reachable.${tail}`,
+        `Raise ${raise("totalMs")} or check that ${baseUrl} is reachable.${tail}`,
       details,
     );
   }
   if (raw.code === "UND_ERR_CONNECT_TIMEOUT") {
     return new LlamaCloudTimeoutError(
       `${endpoint}: could not connect to ${host} within ${limits.connectMs} ms${after}. ` +
-        `Check that ${baseUrl} is reachable from here (proxy, DNS, firewall) or raise timeouts.connectMs.`,
+        `Check that ${baseUrl} is reachable from here (proxy, DNS, firewall) or raise ${raise("connectMs")}.`,
       details,
     );
   }
   if (raw.code === "UND_ERR_HEADERS_TIMEOUT") {
     return new LlamaCloudTimeoutError(
       `${endpoint}: ${host} sent no response within ${limits.headersMs} ms${after}. ` +
-        `Raise timeouts.headersMs if LlamaCloud is slow today, or try again later.${tail}`,
+        `Raise ${raise("headersMs")} if LlamaCloud is slow today, or try again later.${tail}`,
       details,
     );
   }
   if (raw.code === "UND_ERR_BODY_TIMEOUT") {
     return new LlamaCloudTimeoutError(
       `${endpoint}: the response body from ${host} stalled for more than ${limits.bodyMs} ms${after}. ` +
-        `Raise timeouts.bodyMs or try again later.${tail}`,
+        `Raise ${raise("bodyMs")} or try again later.${tail}`,
       details,
     );
   }

@@ -12,6 +12,7 @@ export {
   type LlamaCloudRequestEvent,
   type LlamaCloudTimeouts,
   regionBaseUrls,
+  timeoutsWithin,
 } from "./client-options";
 export {
   isLlamaCloudError,

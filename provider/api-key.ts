@@ -75,7 +75,9 @@ export interface ApiKeyArgs {
   tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
   /**
    * Days Secrets Manager keeps a secret the provider created after destroy: 7 to 30, or 0 to delete
-   * at once (AWS's default: 30). Changing it applies to the next destroy.
+   * at once (AWS's default: 30). Changing it applies to the next destroy. While a destroyed secret
+   * waits, its name is taken: a create of the same name (this stack or another) restores it, says
+   * so, and outputs `secretRestored: true`. Use 0 for scratch and CI stacks.
    * @example
    * { recoveryWindowInDays: 0 } // scratch stacks
    */
@@ -155,10 +157,18 @@ export class ApiKey extends pulumi.dynamic.Resource {
   declare readonly versionId: pulumi.Output<string>;
   /** When the current key was created (ISO-8601). */
   declare readonly createdAt: pulumi.Output<string>;
+  /**
+   * True when create found the secret pending deletion, left in its recovery window by an earlier
+   * `destroy` (of this stack or another with the same secret name), and restored it rather than
+   * creating one. The provider also prints a line saying so. See `recoveryWindowInDays`.
+   */
+  declare readonly secretRestored: pulumi.Output<boolean | undefined>;
 
   constructor(name: string, args: ApiKeyArgs, opts?: pulumi.CustomResourceOptions) {
+    // Computed before the stack-trace limit below is lowered: it may throw a user-facing error.
+    const identity = resourceIdentity(name);
     // The SDK captures `new Error().stack` for every property promise it makes (debug context for
-    // its promise-leak report), and its source-map hook maps each frame: with this resource's ~13
+    // its promise-leak report), and its source-map hook maps each frame: with this resource's ~14
     // properties that was most of what `pulumi preview` spent per ApiKey over a no-op resource
     // (issue #17). No frames are captured while the resource is registered; the SDK's own source
     // position of the resource is unaffected (it raises the limit itself), and error messages keep
@@ -171,6 +181,8 @@ export class ApiKey extends pulumi.dynamic.Resource {
         name,
         {
           ...args,
+          // Hidden: lets a create recognise its own earlier attempt after a killed `pulumi up`.
+          __identity: identity,
           // Outputs that are not inputs are seeded undefined so the SDK knows to resolve them.
           keyId: undefined,
           keyName: undefined,
@@ -181,6 +193,7 @@ export class ApiKey extends pulumi.dynamic.Resource {
           secretName: args.secretName,
           versionId: undefined,
           createdAt: undefined,
+          secretRestored: undefined,
         },
         opts,
         "llamacloud",
@@ -190,4 +203,22 @@ export class ApiKey extends pulumi.dynamic.Resource {
       Error.stackTraceLimit = stackTraceLimit;
     }
   }
+}
+
+/**
+ * The resource's identity (provider/identity.ts): organization (when the engine gives one), project,
+ * stack and resource name, all fixed by the program. A plain string, not an Output: an input that
+ * depended on the parent component would make the SDK wait for the component's children, this
+ * resource included. Two resources of one stack may share a name under different parents, but not
+ * a secret too (the owner digest hashes the secret in), and two writers of one secret conflict anyway.
+ */
+function resourceIdentity(name: string): string {
+  let organization: string | undefined;
+  try {
+    organization = pulumi.getOrganization();
+  } catch {
+    // Older language hosts do not pass the organization; project, stack and name still name it.
+  }
+  const path = [pulumi.getProject(), pulumi.getStack(), name].join("/");
+  return organization === undefined ? path : `${organization}/${path}`;
 }

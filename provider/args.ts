@@ -1,8 +1,10 @@
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
+import { scrubSecrets } from "../llamacloud/errors";
 import { KEY_PREFIX_PATTERN } from "../llamacloud/key-name";
 import { formatDuration, parseDuration } from "../secrets/tags";
 import { ProviderError } from "./errors";
+import { IDENTITY_INPUT, ownedToken, ownerDigest } from "./identity";
 
 /**
  * The `ApiKey` resource's inputs as the provider sees them (plain values, after the engine resolved
@@ -111,7 +113,14 @@ export const apiKeyInputsSchema = z
               : tagKeyPattern.test(key)
                 ? undefined
                 : `"tags" must be keyed by 1-128 letters, digits, spaces or _.:/=+-@`;
-          if (message !== undefined) ctx.addIssue({ code: "custom", path: [key], message });
+          // What is wrong is the key, not its value: name the key as what was given.
+          if (message !== undefined)
+            ctx.addIssue({
+              code: "custom",
+              path: [key],
+              message,
+              params: { given: `given the key ${shown(key)}` },
+            });
         }
       })
       .optional(),
@@ -140,14 +149,29 @@ export const apiKeyInputsSchema = z
       .optional(),
     adopt: z.boolean(must("adopt", "true or false")).optional(),
     __createToken: uuid("__createToken", "a create token (set by the provider; do not pass it)").optional(),
+    // Set by the ApiKey class (provider/identity.ts); absent in state written before it existed.
+    __identity: z
+      .string(must("__identity", "the resource's identity (set by ApiKey; do not pass it)"))
+      .min(1, must("__identity", "a non-empty identity (set by ApiKey; do not pass it)"))
+      .max(4096, must("__identity", "at most 4096 characters"))
+      .optional(),
   })
   .strict()
   .superRefine((inputs, ctx) => {
-    const issue = (path: string, message: string) => ctx.addIssue({ code: "custom", path: [path], message });
+    const issue = (path: string, message: string, given?: string) =>
+      ctx.addIssue({
+        code: "custom",
+        path: [path],
+        message,
+        ...(given === undefined ? {} : { params: { given } }),
+      });
     if ((inputs.projectId === undefined) === (inputs.projectName === undefined)) {
       issue(
         inputs.projectId === undefined ? "projectId" : "projectName",
         `exactly one of "projectId" and "projectName" must be set`,
+        inputs.projectId === undefined
+          ? "neither is set"
+          : `both are set: ${shown(inputs.projectId)} and ${shown(inputs.projectName)}`,
       );
     }
     if (inputs.secretId !== undefined) {
@@ -161,19 +185,23 @@ export const apiKeyInputsSchema = z
       }
     }
     if (inputs.region !== undefined && inputs.baseUrl !== undefined) {
-      issue("baseUrl", `set "region" or "baseUrl", not both`);
+      issue(
+        "baseUrl",
+        `set "region" or "baseUrl", not both`,
+        `both are set: ${shown(inputs.region)} and ${shown(inputs.baseUrl)}`,
+      );
     }
     const rotation = inputs.rotation;
     if (rotation !== undefined) {
       if (rotation.grace < MIN_GRACE_MS) {
         issue(
           "rotation.grace",
-          `"grace" must be at least 60s: LlamaCloud revocation can take up to a minute`,
+          `"rotation.grace" must be a duration of at least 60s, e.g. 2h: LlamaCloud revocation can take up to a minute`,
         );
       } else if (rotation.every <= rotation.grace) {
         issue(
           "rotation.every",
-          `"every" must be longer than "grace" (${formatDuration(rotation.grace)}): the previous key must be revoked before the next rotation`,
+          `"rotation.every" must be longer than "rotation.grace" (${formatDuration(rotation.grace)}), e.g. 30d: the previous key must be revoked before the next rotation`,
         );
       }
     }
@@ -193,6 +221,7 @@ export const OUTPUT_ONLY_NAMES = [
   "secretArn",
   "versionId",
   "createdAt",
+  "secretRestored",
 ] as const;
 
 /** A failure as Pulumi's `CheckFailure` carries it. */
@@ -222,27 +251,61 @@ function unknownPaths(value: unknown, prefix = ""): string[] {
   );
 }
 
-function issuePath(issue: z.core.$ZodIssue): string {
-  const keys = issue.code === "unrecognized_keys" ? issue.keys : [];
-  const base = issue.path.map(String).join(".");
-  if (keys.length > 0) return base === "" ? keys.join(",") : `${base}.${keys.join(",")}`;
-  return base;
+const MAX_SHOWN = 80;
+
+/**
+ * A value as a check failure quotes it: JSON, with anything shaped like a LlamaCloud key replaced
+ * (someone may paste a key into the wrong field), invisible and direction-changing characters
+ * escaped, and cut to {@link MAX_SHOWN} characters.
+ */
+export function shown(value: unknown): string {
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? String(value);
+  } catch {
+    text = String(value);
+  }
+  text = scrubSecrets(text).replace(
+    /\p{C}/gu,
+    (c) => `\\u${c.codePointAt(0)!.toString(16).padStart(4, "0")}`,
+  );
+  return text.length > MAX_SHOWN ? `${text.slice(0, MAX_SHOWN)}…` : text;
 }
 
-function issueReason(issue: z.core.$ZodIssue, path: string): string {
-  if (issue.code === "unrecognized_keys") {
-    // Name the object the keys were found in: `unknown property ""` alone does not say where.
-    const where = issue.path.length === 0 ? "" : `"${issue.path.map(String).join(".")}": `;
-    return `${where}unknown ${issue.keys.length === 1 ? "property" : "properties"} ${issue.keys.map((k) => JSON.stringify(k)).join(", ")}: check the spelling against ApiKeyArgs`;
+/** The raw input at a zod issue path (our cross-field issues use dotted names as one segment). */
+function valueAt(inputs: Record<string, unknown>, path: readonly PropertyKey[]): unknown {
+  let node: unknown = inputs;
+  for (const part of path.flatMap((p) => String(p).split("."))) {
+    if (node === null || typeof node !== "object") return undefined;
+    node = (node as Record<string, unknown>)[part];
   }
-  // Our own messages start with the quoted field; zod's fallbacks get it prefixed.
-  if (
-    issue.message.startsWith('"') ||
-    issue.message.startsWith("exactly") ||
-    issue.message.startsWith("set ")
-  )
-    return issue.message;
-  return `"${path}": ${issue.message}`;
+  return node;
+}
+
+/**
+ * One failure per problem, each naming the field, the value given and the expected form, in the
+ * reason alone: the engine prints the reason once per failure.
+ */
+function failuresOf(issue: z.core.$ZodIssue, inputs: Record<string, unknown>): InputFailure[] {
+  const base = issue.path.map(String).join(".");
+  if (issue.code === "unrecognized_keys") {
+    // Name the object the key was found in: `unknown property ""` alone does not say where.
+    const where = base === "" ? "" : `"${base}": `;
+    return issue.keys.map((key) => ({
+      property: base === "" ? key : `${base}.${key}`,
+      reason:
+        `${where}unknown property ${JSON.stringify(key)}: check the spelling against ApiKeyArgs; ` +
+        `given ${shown(valueAt(inputs, [...issue.path, key]))}`,
+    }));
+  }
+  // Our own messages start with the quoted field (or name both fields); zod's fallbacks get it prefixed.
+  const ours =
+    issue.message.startsWith('"') || issue.message.startsWith("exactly") || issue.message.startsWith("set ");
+  const message = ours ? issue.message : `"${base}": ${issue.message}`;
+  const params = issue.code === "custom" ? (issue.params as { given?: string } | undefined) : undefined;
+  const value = valueAt(inputs, issue.path);
+  const given = params?.given ?? (value === undefined ? "not set" : `given ${shown(value)}`);
+  return [{ property: base, reason: `${message}; ${given}` }];
 }
 
 /**
@@ -258,7 +321,7 @@ export function validateInputs(
   const result = apiKeyInputsSchema.safeParse(known);
   if (result.success && unknown.length === 0) return { ok: true, inputs: result.data };
   const failures = (result.success ? [] : result.error.issues)
-    .map((issue) => ({ property: issuePath(issue), reason: issueReason(issue, issuePath(issue)) }))
+    .flatMap((issue) => failuresOf(issue, known))
     .filter((failure) => !involvesUnknown(failure, unknown));
   if (result.success || failures.length === 0) return { ok: false, failures: [], unknown: true };
   return { ok: false, failures, unknown: unknown.length > 0 };
@@ -355,6 +418,10 @@ export function createToken(olds: Record<string, unknown>, news: Record<string, 
   if (typeof given === "string" && given !== UNKNOWN) return given;
   const old = olds["__createToken"];
   if (typeof old === "string" && REPLACE_KEYS.every((key) => same(olds[key], news[key]))) return old;
+  const identity = news[IDENTITY_INPUT];
+  // A token carrying the owner lets a later create recognise this attempt's key by its name.
+  if (typeof identity === "string" && identity !== UNKNOWN)
+    return ownedToken(ownerDigest(identity, secretTarget(news)));
   return randomUUID();
 }
 
@@ -388,5 +455,6 @@ function normalizeForDiff(key: string, value: unknown): unknown {
 export function recordInputs(raw: Record<string, unknown>): Record<string, unknown> {
   const own = ownInputs(raw);
   delete own["__createToken"];
+  delete own[IDENTITY_INPUT];
   return own;
 }

@@ -1,9 +1,12 @@
 /**
  * `llamacloud-keys/provider`: the Pulumi side. `ApiKey` (a dynamic resource: one LlamaCloud key in
  * one Secrets Manager secret) and `ProjectKeys` (a project × environment matrix with `@pulumi/aws`
- * secrets and IAM policy documents).
+ * secrets and IAM policy documents). `@pulumi/pulumi` (and, for `ProjectKeys`, `@pulumi/aws`) are
+ * optional peer dependencies: a missing one is a {@link MissingPeerDependencyError} naming it.
  */
 
+// First: fails with a clear message when @pulumi/pulumi is not installed (see ./pulumi-peer).
+import "./pulumi-peer";
 import type * as Args from "./args";
 import type * as ProjectKeysModule from "./project-keys";
 import type * as StackConfigModule from "./stack-config";
@@ -20,7 +23,8 @@ export {
   type ProviderErrorCode,
 } from "./errors";
 export type { ApiKeyOutputs } from "./operations";
-export type { ProjectKeysArgs, ProjectKeysProject } from "./project-keys";
+export { MissingPeerDependencyError, PEER_RANGES, type PeerName } from "./peers";
+export type { ProjectKeysArgs, ProjectKeysProject, ProjectKeysSecret } from "./project-keys";
 export type { StackConfig } from "./stack-config";
 
 // A program that declares only `ApiKey`s must not load `@pulumi/aws` and zod at every `pulumi

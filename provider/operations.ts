@@ -8,6 +8,8 @@ import {
 import { DEFAULT_KEY_PREFIX, keyName } from "../llamacloud/key-name";
 import {
   AWSCURRENT,
+  AWSPENDING,
+  AWSPREVIOUS,
   createSecretStore,
   isSecretsError,
   managementTags,
@@ -19,6 +21,7 @@ import {
   TAG_ENVIRONMENT,
   TAG_GRACE,
   TAG_MANAGED,
+  TAG_OWNER,
   TAG_PROJECT_ID,
   TAG_ROTATE_EVERY,
 } from "../secrets";
@@ -34,6 +37,7 @@ import {
 } from "./args";
 import { type ConfigSource, type ProviderSettings, readProviderSettings, requireApiKey } from "./config";
 import { messageOf, ProviderError } from "./errors";
+import { isOwnAttempt, ownerOf, revokeOwnOrphans } from "./recovery";
 
 /**
  * What the `ApiKey` provider does, method by method. The serialized provider object
@@ -63,6 +67,11 @@ export interface ApiKeyOutputs {
   __ownsSecret: boolean;
   /** The LlamaCloud host the key lives on. */
   __baseUrl: string;
+  /**
+   * True when create found the secret pending deletion (an earlier `destroy` left it in its recovery
+   * window) and restored it instead of creating one. Absent in state written before it existed.
+   */
+  secretRestored?: boolean;
 }
 
 type Props = Record<string, unknown>;
@@ -113,7 +122,12 @@ async function using<T>(client: LlamaCloudClient | undefined, store: SecretStore
 // ---------------------------------------------------------------------------------------------
 // check / diff
 
-/** `check`: validation failures name each field; the create token is added as a hidden input. */
+/**
+ * `check`: one failure per problem, whose reason names the field, the value given (never a key) and
+ * the expected form; the create token is added as a hidden input. Failures carry no `property`: the
+ * engine would print its own `property … value … has a problem` beside the reason, with a nested
+ * field's value as `{<nil>}` and a top-level field's value unscrubbed.
+ */
 export function check(
   olds: Props | undefined,
   news: Props,
@@ -121,7 +135,7 @@ export function check(
   const inputs: Props = { ...news, __createToken: createToken(olds ?? {}, news) };
   const result = validateInputs(inputs);
   if (result.ok || result.failures.length === 0) return { inputs };
-  return { inputs, failures: result.failures };
+  return { inputs, failures: result.failures.map(({ reason }) => ({ property: "", reason })) };
 }
 
 /**
@@ -165,9 +179,16 @@ async function resolveProject(client: LlamaCloudClient, inputs: ApiKeyInputs): P
   });
 }
 
+/** The owner tag (provider/recovery.ts), for resources whose inputs carry an identity. */
+function ownerTag(inputs: ApiKeyInputs): Record<string, string> {
+  const owner = ownerOf(inputs);
+  return owner === undefined ? {} : { [TAG_OWNER]: owner };
+}
+
 function tagsFor(inputs: ApiKeyInputs, projectId: string): Record<string, string> {
   return {
     ...inputs.tags,
+    ...ownerTag(inputs),
     ...managementTags({
       projectId,
       environment: inputs.environment,
@@ -263,7 +284,12 @@ async function prepareSecret(store: SecretStore, inputs: ApiKeyInputs, project: 
       name,
       ...(inputs.kmsKeyId === undefined ? {} : { kmsKeyId: inputs.kmsKeyId }),
       ...(inputs.description === undefined ? {} : { description: inputs.description }),
-      tags: { ...inputs.tags, [TAG_PROJECT_ID]: project.id, [TAG_ENVIRONMENT]: inputs.environment },
+      tags: {
+        ...inputs.tags,
+        [TAG_PROJECT_ID]: project.id,
+        [TAG_ENVIRONMENT]: inputs.environment,
+        ...ownerTag(inputs),
+      },
     });
     return { arn: created.arn, name: created.name, owned: true, createdNow: true, restoredNow: false };
   }
@@ -338,13 +364,38 @@ export async function create(raw: Props): Promise<{ id: string; outs: ApiKeyOutp
     const live = await client.listApiKeys({ projectId: project.id });
     const liveIds = new Set(live.map((key) => key.id));
 
+    const owner = ownerOf(inputs);
+    const sweep = () =>
+      revokeOwnOrphans(client, store, {
+        arn: target.arn,
+        owner,
+        projectId: project.id,
+        environment: inputs.environment,
+        live,
+      });
+
     const current = target.current;
     if (current !== undefined && liveIds.has(current.payload.keyId)) {
       // The secret already holds a working key: our own from an earlier run of this create (same
-      // token), or a key the user asked us to adopt.
+      // token), a key an earlier attempt of this resource wrote before `pulumi up` was killed (its
+      // owner tag or key name carries our identity: recovery.ts), or a key the user asked to adopt.
       const rerun = current.versionId === token && current.payload.keyName === name;
+      const liveName = live.find((key) => key.id === current.payload.keyId)?.name;
+      const own =
+        !rerun &&
+        isOwnAttempt(
+          owner,
+          (await store.describe(target.arn)).tags,
+          current,
+          liveName,
+          project.id,
+          inputs.environment,
+        );
       if (!rerun) {
-        if (!inputs.adopt) {
+        if (!inputs.adopt && !own) {
+          // Someone else's key: refused as ever. Keys our own killed run minted for this secret carry
+          // our digest and can go first, best effort: the refusal is what the user must act on.
+          await sweep().catch(() => undefined);
           throw new ProviderError(
             "PROVIDER_SECRET_CONFLICT",
             `Secret ${target.arn} already holds live key ${current.payload.keyId} (version ${current.versionId}): ` +
@@ -363,8 +414,9 @@ export async function create(raw: Props): Promise<{ id: string; outs: ApiKeyOutp
         }
       }
       await store.tag(target.arn, tags);
-      const liveName = live.find((key) => key.id === current.payload.keyId)?.name;
-      return { id: target.arn, outs: outputsOf(current, target, raw, client.baseUrl, liveName) };
+      await sweep();
+      const outs = outputsOf(current, target, raw, client.baseUrl, liveName);
+      return { id: target.arn, outs: { ...outs, secretRestored: target.restoredNow } };
     }
 
     // A key named after this token that never reached the secret comes from an attempt that died
@@ -372,6 +424,7 @@ export async function create(raw: Props): Promise<{ id: string; outs: ApiKeyOutp
     for (const orphan of live.filter((key) => key.name === name)) await client.deleteApiKey(orphan.id);
 
     const minted = await mint(client, project.id, name);
+    let reading: { payload: SecretPayloadInput; versionId: string };
     try {
       const payload: SecretPayloadInput = {
         format: 1,
@@ -386,12 +439,49 @@ export async function create(raw: Props): Promise<{ id: string; outs: ApiKeyOutp
       };
       const written = await store.writeVersion(target.arn, { token, payload, stage: AWSCURRENT });
       await store.tag(target.arn, tags);
-      const reading = { payload, versionId: written.versionId };
-      return { id: target.arn, outs: outputsOf(reading, target, raw, client.baseUrl, name) };
+      reading = { payload, versionId: written.versionId };
     } catch (error) {
       return rollback(client, store, minted.key, target, error);
     }
+    // After the write, outside the rollback: the new key is in the secret whatever happens here, and
+    // a sweep that fails is finished by the next create, which recognises the secret as its own.
+    if (target.restoredNow) await forgetPastLife(store, target, reading.versionId, minted.key.id);
+    await sweep();
+    const outs = outputsOf(reading, target, raw, client.baseUrl, name);
+    return { id: target.arn, outs: { ...outs, secretRestored: target.restoredNow } };
   });
+}
+
+/**
+ * After create restored a secret that an earlier `destroy` had left pending deletion, and wrote the
+ * new key as AWSCURRENT: the versions of that past life hold keys the destroy revoked, and the write
+ * moved AWSPREVIOUS onto the last of them. Their AWSPREVIOUS and AWSPENDING labels are removed, so
+ * neither the rotator nor `llamacloud-keys status` takes a revoked key of the deleted secret for this
+ * secret's previous key. The restore is reported on stderr, which the Pulumi CLI shows. Best effort:
+ * the new key is written and works either way, so a failure here is reported, not rolled back.
+ */
+async function forgetPastLife(store: SecretStore, target: Target, versionId: string, keyId: string) {
+  const notice =
+    `llamacloud-keys: secret ${target.arn} was pending deletion, left by an earlier destroy (of this or ` +
+    `another stack); create restored it and wrote new key ${keyId} as AWSCURRENT (version ${versionId}). ` +
+    'Its earlier keys were revoked by that destroy. Set "recoveryWindowInDays: 0" where secrets need no ' +
+    "recovery (scratch and CI stacks): destroy then deletes them at once, and a later create starts afresh.";
+  try {
+    const { versionIdsToStages } = await store.describe(target.arn);
+    for (const [version, stages] of Object.entries(versionIdsToStages)) {
+      if (version === versionId) continue;
+      for (const stage of stages) {
+        if (stage === AWSPREVIOUS || stage === AWSPENDING)
+          await store.removeStage(target.arn, stage, version);
+      }
+    }
+    process.stderr.write(`${notice}\n`);
+  } catch (error) {
+    process.stderr.write(
+      `${notice} Removing the earlier versions' labels failed (${messageOf(error)}): ` +
+        `\`llamacloud-keys status\` may show a revoked key of the deleted secret as this secret's previous key.\n`,
+    );
+  }
 }
 
 async function mint(client: LlamaCloudClient, projectId: string, name: string) {
@@ -541,8 +631,13 @@ export async function update(_id: string, olds: Props, news: Props): Promise<{ o
     await store.untag(arn, stale);
     await store.tag(arn, desired);
     const owned = olds["__ownsSecret"] === true;
+    const outs = outputsOf(current, { arn, name: description.name, owned }, news, client.baseUrl, liveName);
+    // Recorded once, at create: carried over so an update does not erase it.
     return {
-      outs: outputsOf(current, { arn, name: description.name, owned }, news, client.baseUrl, liveName),
+      outs:
+        olds["secretRestored"] === undefined
+          ? outs
+          : { ...outs, secretRestored: olds["secretRestored"] === true },
     };
   });
 }
@@ -589,7 +684,7 @@ export async function destroy(_id: string, props: Props): Promise<void> {
         if (!isSecretsError(error, "SECRET_NOT_FOUND")) throw error;
       }
     } else {
-      await store.untag(arn, [TAG_MANAGED, TAG_ROTATE_EVERY, TAG_GRACE]);
+      await store.untag(arn, [TAG_MANAGED, TAG_ROTATE_EVERY, TAG_GRACE, TAG_OWNER]);
     }
   });
 }

@@ -1,4 +1,4 @@
-import * as aws from "@pulumi/aws";
+import type * as Aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import {
@@ -13,6 +13,9 @@ import {
 import { ApiKey } from "./api-key";
 import { DEFAULT_SECRET_PREFIX } from "./args";
 import { ProviderError } from "./errors";
+import { declareNativeRotation } from "./native-rotation";
+import type { NativeRotationArgs } from "./native-rotation-args";
+import { requirePeer } from "./peers";
 
 /** One LlamaCloud project and the environments that get a key in it. */
 export interface ProjectKeysProject {
@@ -25,6 +28,15 @@ export interface ProjectKeysProject {
   /** Environment labels, e.g. `["staging", "prod"]`. */
   environments: string[];
 }
+
+/**
+ * Each pair's `aws.secretsmanager.Secret`, typed without naming `@pulumi/aws`: a program that uses
+ * only `ApiKey` type-checks without it installed. With it, cast to `aws.secretsmanager.Secret`.
+ */
+export type ProjectKeysSecret = pulumi.CustomResource & {
+  readonly arn: pulumi.Output<string>;
+  readonly name: pulumi.Output<string>;
+};
 
 /** Inputs of {@link ProjectKeys}. The project × environment matrix is plain data: it shapes the resources. */
 export interface ProjectKeysArgs {
@@ -54,11 +66,15 @@ export interface ProjectKeysArgs {
    */
   recoveryWindowInDays?: number;
   /**
-   * Rotation policy for every key (see `ApiKeyArgs.rotation`).
+   * Rotation policy for every key (see `ApiKeyArgs.rotation`). `mode` picks the driver: `"daemon"`
+   * (default: the rotator daemon or `rotate` from cron) or `"native"` (Secrets Manager rotates each
+   * secret by invoking the packaged rotation function; see {@link NativeRotationArgs}).
    * @example
    * { rotation: { every: "30d", grace: "2h" } }
+   * @example
+   * { rotation: { every: "30d", grace: "2h", mode: "native", native: { adminSecretArn: admin.arn } } }
    */
-  rotation?: { every: string; grace: string };
+  rotation?: { every: string; grace: string; mode?: "daemon" | "native"; native?: NativeRotationArgs };
   /**
    * Extra tags for every secret.
    * @example
@@ -127,11 +143,15 @@ export class ProjectKeys extends pulumi.ComponentResource {
   /** IAM policy document (JSON) for the rotator: rotate every secret of this component. */
   readonly rotatorPolicy: pulumi.Output<string>;
   /** The secrets, keyed like {@link secretArns}. */
-  readonly secrets: Record<string, aws.secretsmanager.Secret>;
+  readonly secrets: Record<string, ProjectKeysSecret>;
   /** The keys, keyed like {@link secretArns}. */
   readonly keys: Record<string, ApiKey>;
+  /** With `rotation.mode: "native"`: the rotation function's ARN; otherwise undefined. */
+  readonly rotationFunctionArn: pulumi.Output<string | undefined>;
 
   constructor(name: string, args: ProjectKeysArgs, opts?: pulumi.ComponentResourceOptions) {
+    // Before registering anything: without @pulumi/aws (an optional peer), one clear error.
+    const aws = requirePeer<typeof Aws>("@pulumi/aws", "ProjectKeys (llamacloud-keys/provider)");
     super("llamacloud-keys:index:ProjectKeys", name, {}, opts);
     const parsed = argsSchema.safeParse(args);
     if (!parsed.success) {
@@ -144,10 +164,24 @@ export class ProjectKeys extends pulumi.ComponentResource {
         },
       );
     }
+    const mode = args.rotation?.mode ?? "daemon";
+    if (mode !== "daemon" && mode !== "native") {
+      throw new ProviderError(
+        "PROVIDER_INVALID_ARGS",
+        `ProjectKeys "${name}": "rotation.mode" must be "daemon" or "native"; got ${JSON.stringify(mode)}`,
+      );
+    }
+    if (mode === "native" && (args.rotation === undefined || args.rotation.native === undefined)) {
+      throw new ProviderError(
+        "PROVIDER_INVALID_ARGS",
+        `ProjectKeys "${name}": "rotation.native" is required with mode "native" (at least adminSecretArn)`,
+      );
+    }
     const prefix = args.secretPrefix ?? DEFAULT_SECRET_PREFIX;
     this.secrets = {};
     this.keys = {};
     const byEnvironment = new Map<string, pulumi.Output<string>[]>();
+    const declared: Parameters<typeof declareNativeRotation>[3]["secrets"] = {};
 
     for (const project of args.projects) {
       const label = (project.name ?? project.id)!;
@@ -191,13 +225,16 @@ export class ProjectKeys extends pulumi.ComponentResource {
             environment: env,
             secretId: secret.arn,
             ...(args.keyPrefix === undefined ? {} : { name: args.keyPrefix }),
-            ...(args.rotation === undefined ? {} : { rotation: args.rotation }),
+            ...(args.rotation === undefined
+              ? {}
+              : { rotation: { every: args.rotation.every, grace: args.rotation.grace } }),
             ...(args.tags === undefined ? {} : { tags: args.tags }),
           },
           { parent: this },
         );
         this.secrets[pair] = secret;
         this.keys[pair] = key;
+        declared[pair] = { resourceName, secret, key };
         byEnvironment.set(env, [...(byEnvironment.get(env) ?? []), secret.arn]);
       }
     }
@@ -218,11 +255,23 @@ export class ProjectKeys extends pulumi.ComponentResource {
           ]),
         ),
       );
+    this.rotationFunctionArn =
+      mode === "native"
+        ? declareNativeRotation(aws, this, name, {
+            native: args.rotation!.native!,
+            every: args.rotation!.every,
+            secrets: declared,
+            ...(args.kmsKeyArn === undefined ? {} : { kmsKeyArn: args.kmsKeyArn }),
+          }).function.arn
+        : pulumi.output(undefined);
     this.rotatorPolicy = pulumi
-      .all([kmsKeyArn, pulumi.all(pairs.map((pair) => this.secrets[pair]!.arn))])
-      .apply(([kms, arns]) => rotatorPolicy(arns as string[], kms as string | undefined));
+      .all([kmsKeyArn, pulumi.all(pairs.map((pair) => this.secrets[pair]!.arn)), this.rotationFunctionArn])
+      .apply(([kms, arns, fn]) =>
+        rotatorPolicy(arns as string[], kms as string | undefined, fn as string | undefined),
+      );
 
     this.registerOutputs({
+      rotationFunctionArn: this.rotationFunctionArn,
       secretArns: this.secretArns,
       readerPolicies: this.readerPolicies,
       rotatorPolicy: this.rotatorPolicy,
@@ -260,7 +309,11 @@ export function readerPolicy(secretArns: string[], kmsKeyArn?: string): string {
  * What the rotator does to these secrets: read, write versions, move staging labels, list versions,
  * and find managed secrets (ListSecrets supports no resource scoping, hence `*`).
  */
-export function rotatorPolicy(secretArns: string[], kmsKeyArn?: string): string {
+export function rotatorPolicy(
+  secretArns: string[],
+  kmsKeyArn?: string,
+  rotationFunctionArn?: string,
+): string {
   const statements: object[] = [
     {
       Sid: "RotateLlamaCloudKeys",
@@ -270,12 +323,23 @@ export function rotatorPolicy(secretArns: string[], kmsKeyArn?: string): string 
         "secretsmanager:GetSecretValue",
         "secretsmanager:ListSecretVersionIds",
         "secretsmanager:PutSecretValue",
+        "secretsmanager:RotateSecret",
         "secretsmanager:UpdateSecretVersionStage",
       ],
       Resource: [...secretArns].sort(),
     },
     { Sid: "FindManagedSecrets", Effect: "Allow", Action: ["secretsmanager:ListSecrets"], Resource: "*" },
   ];
+  // `rotate --force` on a natively rotated secret calls RotateSecret, whose caller must also be
+  // allowed to invoke the rotation function.
+  if (rotationFunctionArn !== undefined) {
+    statements.push({
+      Sid: "InvokeRotationFunction",
+      Effect: "Allow",
+      Action: ["lambda:InvokeFunction"],
+      Resource: rotationFunctionArn,
+    });
+  }
   if (kmsKeyArn !== undefined) {
     statements.push(kmsStatement("EncryptLlamaCloudKeys", ["kms:Decrypt", "kms:GenerateDataKey"], kmsKeyArn));
   }

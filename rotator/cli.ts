@@ -7,19 +7,22 @@ import { parseArgs } from "node:util";
  * errors answer at once.
  *
  * Exit codes: 0 everything succeeded; 1 a secret (or the pass) failed; 2 a usage or configuration
- * error, reported before anything was changed.
+ * error (LlamaCloud refusing LLAMA_CLOUD_API_KEY included), reported before anything was changed.
  */
 
 const common = `
 Environment:
   LLAMA_CLOUD_API_KEY       key of a LlamaCloud user who is an admin of every managed project (required)
   LLAMA_CLOUD_BASE_URL      LlamaCloud host (default https://api.cloud.llamaindex.ai; EU: https://api.cloud.eu.llamaindex.ai)
+  LLAMACLOUD_KEYS_LLAMACLOUD_TIMEOUT   as --llamacloud-timeout (the flag and the config file win)
   AWS_REGION, AWS_PROFILE, AWS_ACCESS_KEY_ID, …   the standard AWS SDK configuration
   AWS_ENDPOINT_URL_SECRETS_MANAGER                a Secrets Manager endpoint override (e.g. a local emulator)
 
 Shared flags:
   --config FILE             JSON config file (fields: secrets, schedule, concurrency, listen, prefix, baseUrl,
-                            region, endpoint, passDeadline, startDelay, shutdownTimeout, logFormat); flags win
+                            region, endpoint, passDeadline, startDelay, shutdownTimeout, logFormat,
+                            llamacloudTimeout); flags win
+  --llamacloud-timeout D    the longest one LlamaCloud call may take, retries included (default 60s; 1s-1h)
   --prefix P                key-name prefix for a secret whose current key's name has none of ours (a
                             hand-made first key); others keep their own (default llamacloud-keys)
   --log-format json|pretty  log format on stderr (default: pretty on a terminal, json otherwise)
@@ -71,6 +74,7 @@ const shared = {
   config: { type: "string" },
   prefix: { type: "string" },
   "log-format": { type: "string" },
+  "llamacloud-timeout": { type: "string" },
   help: { type: "boolean", short: "h" },
   concurrency: { type: "string" },
 } as const;
@@ -166,6 +170,17 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
     return 2;
   }
 
+  // One cheap call proves the LlamaCloud key before any secret is read: a wrong key is one message
+  // and exit 2, not one failure per secret; an unreachable host fails here, in seconds.
+  const { checkLlamaCloudCredential } = await import("./preflight");
+  const preflight = await checkLlamaCloudCredential(config);
+  // The daemon outlives a LlamaCloud outage (each pass retries); a refused key it cannot outlive.
+  const outage = !preflight.ok && preflight.exitCode === 1 && command === "rotator";
+  if (!preflight.ok && !outage) {
+    io.stderr(`llamacloud-keys: ${preflight.message}\n`);
+    return preflight.exitCode;
+  }
+
   const { RotatorEmitter } = await import("./events");
   const { attachLogger } = await import("./log");
   const events = new RotatorEmitter();
@@ -173,6 +188,7 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
     write: io.stderr,
     ...(config.logFormat === undefined ? {} : { format: config.logFormat }),
   });
+  if (outage && !preflight.ok) events.emit("warning", { message: preflight.message });
   try {
     if (command === "rotate") {
       const { runOnce } = await import("./run-once");

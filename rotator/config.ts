@@ -1,5 +1,7 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
+import type { LlamaCloudClientOptions } from "../llamacloud/client";
+import { checkApiKey, timeoutsWithin } from "../llamacloud/client-options";
 import { DEFAULT_KEY_PREFIX, KEY_PREFIX_PATTERN } from "../llamacloud/key-name";
 import { type Redacted, redacted } from "../secrets/redacted";
 import { durationSchema } from "../secrets/tags";
@@ -41,7 +43,15 @@ export interface RotatorConfig {
   startDelayMaxMs: number;
   /** How long a SIGTERM waits for the step in flight before the watchdog exits. */
   shutdownTimeoutMs: number;
-  llamaCloud: { apiKey: Redacted<string>; baseUrl?: string };
+  llamaCloud: {
+    apiKey: Redacted<string>;
+    baseUrl?: string;
+    /**
+     * The longest one LlamaCloud call may take, retries included (`--llamacloud-timeout`); its
+     * phases scale with it (`timeoutsWithin`). Absent: the client's defaults (60 s).
+     */
+    timeoutMs?: number;
+  };
   aws: { region?: string; endpoint?: string };
   /**
    * Test/ops knob (env `LLAMACLOUD_KEYS_NOW_OFFSET_MS`): added to the clock for every due and grace
@@ -69,6 +79,7 @@ export interface FlagValues {
   "start-delay"?: string;
   "shutdown-timeout"?: string;
   "log-format"?: string;
+  "llamacloud-timeout"?: string;
 }
 
 export const DEFAULTS = {
@@ -77,7 +88,19 @@ export const DEFAULTS = {
   passDeadlineMs: 10 * 60_000,
   startDelayMaxMs: 30_000,
   shutdownTimeoutMs: 25_000,
+  llamaCloudTimeoutMs: 60_000,
 } as const;
+
+/**
+ * Where the LlamaCloud timeout is set, as timeout errors name it (the client's `timeoutSetting`):
+ * the flag, the config file field and the environment variable, in that order of precedence.
+ */
+export const LLAMACLOUD_TIMEOUT_SETTING =
+  "--llamacloud-timeout (config file field llamacloudTimeout, env LLAMACLOUD_KEYS_LLAMACLOUD_TIMEOUT)";
+
+const llamaCloudTimeoutSchema = durationSchema.refine((ms) => ms >= 1_000 && ms <= 3_600_000, {
+  error: "expected a duration from 1s to 1h, e.g. 2m (default 60s)",
+});
 
 const cronExpression = z.string().superRefine((value, ctx) => {
   // Loaded only when a schedule is given: `rotate` and `status` rarely have one, and start faster.
@@ -141,6 +164,7 @@ export const configFileSchema = z
     startDelay: durationOrZero.optional(),
     shutdownTimeout: durationSchema.optional(),
     logFormat: z.enum(["json", "pretty"]).optional(),
+    llamacloudTimeout: llamaCloudTimeoutSchema.optional(),
   })
   .strict();
 
@@ -199,6 +223,15 @@ export function loadConfig(
     file.shutdownTimeout ??
     DEFAULTS.shutdownTimeoutMs;
   const logFormat = check("--log-format", z.enum(["json", "pretty"]), flags["log-format"]) ?? file.logFormat;
+  const llamaCloudTimeoutMs =
+    check("--llamacloud-timeout", llamaCloudTimeoutSchema, flags["llamacloud-timeout"]) ??
+    file.llamacloudTimeout ??
+    check(
+      "LLAMACLOUD_KEYS_LLAMACLOUD_TIMEOUT",
+      llamaCloudTimeoutSchema,
+      nonEmpty(env.LLAMACLOUD_KEYS_LLAMACLOUD_TIMEOUT),
+    ) ??
+    DEFAULTS.llamaCloudTimeoutMs;
 
   const apiKey = env.LLAMA_CLOUD_API_KEY;
   if (apiKey === undefined || apiKey.trim() === "") {
@@ -208,6 +241,13 @@ export function loadConfig(
         "not set: the rotator mints and revokes keys with it. Export a key of a user who is an admin of every " +
         "managed project (it is read from the environment only, never from flags or files)",
     });
+  } else {
+    try {
+      checkApiKey(apiKey, "the LLAMA_CLOUD_API_KEY environment variable");
+    } catch (error) {
+      // A stray newline from `$(cat key.txt)`: named here, with the other problems, not per secret later.
+      problems.push({ field: "LLAMA_CLOUD_API_KEY", message: (error as Error).message });
+    }
   }
   // Like region and endpoint below: the config file's value wins over the environment's.
   const baseUrl =
@@ -254,7 +294,11 @@ export function loadConfig(
     passDeadlineMs,
     startDelayMaxMs,
     shutdownTimeoutMs,
-    llamaCloud: { apiKey: redacted(apiKey as string), ...(baseUrl === undefined ? {} : { baseUrl }) },
+    llamaCloud: {
+      apiKey: redacted(apiKey as string),
+      ...(baseUrl === undefined ? {} : { baseUrl }),
+      timeoutMs: llamaCloudTimeoutMs,
+    },
     aws: { ...(region === undefined ? {} : { region }), ...(endpoint === undefined ? {} : { endpoint }) },
     nowOffsetMs,
     ...(logFormat === undefined ? {} : { logFormat }),
@@ -294,4 +338,17 @@ function readConfigFile(path: string, problems: { field: string; message: string
 
 function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value.trim() === "" ? undefined : value;
+}
+
+/** The rotator's LlamaCloud client options: its key, host and `--llamacloud-timeout`. */
+export function llamaCloudClientOptions(config: Pick<RotatorConfig, "llamaCloud">): LlamaCloudClientOptions {
+  const { apiKey, baseUrl, timeoutMs } = config.llamaCloud;
+  return {
+    apiKey,
+    ...(baseUrl === undefined ? {} : { baseUrl }),
+    ...(timeoutMs === undefined
+      ? {}
+      : { timeouts: timeoutsWithin(timeoutMs), timeoutSetting: LLAMACLOUD_TIMEOUT_SETTING }),
+    userAgent: "llamacloud-keys-rotator",
+  };
 }

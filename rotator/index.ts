@@ -1,6 +1,10 @@
 /**
- * `llamacloud-keys/rotator`: the rotation state machine, one pass (`runOnce`), the daemon
- * (`runDaemon`), and the pieces they are made of, for embedding and tests.
+ * `llamacloud-keys/rotator`: what an embedder needs. One pass (`runOnce`), the daemon (`runDaemon`),
+ * `collectStatus`, `loadConfig`; the rotation steps in the shape of Secrets Manager's rotation
+ * contract (`createSecret`, `setSecret`, `testSecret`, `finishSecret`, each of
+ * `(services, { secretId, token })`, and `revokePrevious` / `sweepOrphans` of `(services, secretId)`),
+ * with `createServices` to build their services from explicit parts; the event stream; the types.
+ * Everything else in `rotator/` is internal. See rotator/README.md, "Steps".
  */
 export {
   type Command,
@@ -27,53 +31,26 @@ export {
   type RotatorEvents,
   type StepName,
 } from "./events";
-export { attachLogger, describeEvent, type LogFormat, type LoggerOptions } from "./log";
-export { createMetrics, type RotatorMetrics } from "./metrics";
-export { rotationToken } from "./naming";
-export {
-  classifyKeys,
-  type KeyStanding,
-  type PlannedRevocation,
-  type PlanOptions,
-  planSecret,
-  type RotationDecision,
-  type SecretPlan,
-} from "./plan";
-export { describePlan, processSecret, type SecretOptions, type SecretResult } from "./rotation";
+export { attachLogger, type LogFormat, type LoggerOptions } from "./log";
+export type { SecretOptions, SecretResult } from "./rotation";
 export { type RunOnceDeps, type RunOnceResult, runOnce } from "./run-once";
-export { newSecretView, type SecretView } from "./secret-view";
-export type { RotatorDeps } from "./services";
 export {
+  createServices,
   DEFAULT_GRACE_MS,
   GRACE_FLOOR_MS,
-  type InspectOptions,
-  inspectSecret,
-  MAX_ATTEMPTS,
-  type NewKeyTemplate,
-  NO_KEY_YET,
-  newKeyTemplate,
   PROMOTE_WITHIN_MS,
-  type RotationContext,
-  readPolicy,
-  readSecretState,
-  type SecretPolicy,
-  type SecretReading,
-  type SecretState,
+  type RotatorDeps,
+  type RotatorServices,
+  type ServiceParts,
   STAGING_WINDOW_MS,
-  secretKeyPrefixes,
-  versionIdOfKey,
-} from "./state";
+} from "./services";
 export { collectStatus, formatStatus, type SecretStatus } from "./status";
 export {
-  abandonPending,
   createSecret,
-  DEFAULT_TEST_RETRY_DELAYS_MS,
   finishSecret,
-  type RotationTarget,
-  revokeKey,
   revokePrevious,
-  runStep,
   type StagedKey,
+  type StepInput,
   setSecret,
   sweepOrphans,
   testSecret,

@@ -1,23 +1,19 @@
+import { tokenOfOwnKey } from "../llamacloud/key-ownership";
 import type { ApiKeyInfo } from "../llamacloud/schemas";
-import { isRotatorError, RotatorError } from "./errors";
+import { RotatorError } from "./errors";
 import type { RevokeReason } from "./events";
-import {
-  dueAt,
-  isLive,
-  nextToken,
-  PROMOTE_WITHIN_MS,
-  revokeAt,
-  type SecretState,
-  STAGING_WINDOW_MS,
-  type VersionView,
-  versionIdOfKey,
-} from "./state";
+import { rotationToken } from "./naming";
+import { MAX_ATTEMPTS, PROMOTE_WITHIN_MS, STAGING_WINDOW_MS } from "./services";
+import type { SecretState, VersionView } from "./state";
 
 /**
  * Decisions, without side effects: from a {@link SecretState} and the clock, what a pass does to one
- * secret. `rotation.ts` executes these decisions (re-deriving them after each phase, since the state
- * changes), `--dry-run` prints them, `status` summarises them. Keeping them here is what makes a dry
- * run say exactly what a real run would do.
+ * secret. `rotation.ts` runs them (and re-plans after the steps, since the state changed), `--dry-run`
+ * prints them, `status` summarises them. Keeping them here is what makes a dry run say exactly what
+ * a real run would do, and what `test/rotator/plan.test.ts` tests as a table.
+ *
+ * When is the previous key revoked? At {@link revokeAt}: `created(AWSCURRENT) + STAGING_WINDOW_MS +
+ * grace` (see `services.ts` for why the staging window).
  */
 
 export interface PlanOptions {
@@ -25,7 +21,7 @@ export interface PlanOptions {
   force?: boolean;
   /** Revoke displaced keys now instead of after grace (a leaked key). */
   revokeNow?: boolean;
-  /** The unshifted wall clock (see `RotationContext.wallNow`); `now` when unset. */
+  /** The unshifted wall clock (see `RotatorServices.wallNow`); `now` when unset. */
   wallNow?: number;
 }
 
@@ -33,17 +29,15 @@ export interface PlanOptions {
 export type KeyStanding =
   | { kind: "current"; versionId: string }
   | { kind: "pending"; versionId: string }
-  /** Held by AWSPREVIOUS or an unlabelled version that was current once: revoke once grace has passed. */
+  /** Held (or, by its name, presumed held) by AWSPREVIOUS or an older version: revoke once grace has passed. */
   | { kind: "displaced"; versionId: string; revokeAt: number }
-  /** Named after a version that holds another key, or that was never served: no reader has it. */
+  /** Named after a version that holds another key, or after no labelled version: no reader needs it. */
   | { kind: "stray"; versionId: string; why: string }
-  /** Named after no version of the secret and older than the staging window: a crashed create. */
-  | { kind: "orphan"; versionId: string }
-  /** Named after no version, but young: presumably another rotator (or `pulumi up`) is about to write it. */
+  /** Named after no labelled version, young: presumably another rotator (or `pulumi up`) is about to write it. */
   | { kind: "in-flight"; versionId: string; until: number }
   /** Named after a version whose value is not ours: left alone, with a warning. */
   | { kind: "unknown"; versionId: string; why: string }
-  /** Not named by llamacloud-keys for this secret (see `SecretState.knownPrefixes`): never touched. */
+  /** Not named by llamacloud-keys for this secret: never touched. */
   | { kind: "foreign" };
 
 export interface ClassifiedKey {
@@ -51,67 +45,101 @@ export interface ClassifiedKey {
   standing: KeyStanding;
 }
 
+/** When the key displaced by the current version may be revoked. */
+export function revokeAt(state: Pick<SecretState, "current" | "policy">): number {
+  return state.current.createdDate.getTime() + STAGING_WINDOW_MS + state.policy.graceMs;
+}
+
+/** When the current key is due for rotation; undefined when the secret has no `rotate-every` tag. */
+export function dueAt(state: Pick<SecretState, "current" | "policy">): number | undefined {
+  const every = state.policy.rotateEveryMs;
+  return every === undefined ? undefined : state.current.createdDate.getTime() + every;
+}
+
+/** True when `keyId` is among the rotator user's live keys of the project. */
+export function isLive(state: Pick<SecretState, "liveKeys">, keyId: string | undefined): boolean {
+  return keyId !== undefined && state.liveKeys.some((key) => key.id === keyId);
+}
+
 /**
- * Classifies every live key of the project against the secret's versions. A key not held by a
- * labelled version is this secret's only if its name parses to the secret's project, environment
- * and one of its known prefixes (`SecretState.knownPrefixes`); every other key is `foreign`.
+ * The token of the next attempt to rotate away from the current version: the first deterministic
+ * token that is not yet a version. Earlier tokens that are versions are attempts that were abandoned
+ * (failed test, stale); every rotator reading the same state picks the same one. AWS's
+ * DescribeSecret omits unlabelled versions, so a taken token may only show at the write: the pass
+ * then re-reads with the version list (`allVersionIds`) and plans again.
+ */
+export function nextToken(state: SecretState): { token: string; attempt: number } {
+  const existing = new Set([...Object.keys(state.versionIdsToStages), ...(state.allVersionIds ?? [])]);
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    const token = rotationToken(state.policy.arn, state.current.versionId, attempt);
+    if (!existing.has(token)) return { token, attempt };
+  }
+  throw new RotatorError(
+    "ROTATOR_ATTEMPTS_EXHAUSTED",
+    `${MAX_ATTEMPTS} attempts to rotate secret ${state.policy.arn} away from version ${state.current.versionId} were ` +
+      "abandoned (their pending keys failed their tests or went stale). The current key is untouched. Look at the " +
+      "rotator's rotation:failed log lines for the cause, fix it, then rotate after the next Pulumi update or rerun " +
+      "once AWS prunes the abandoned versions.",
+    { secretId: state.policy.arn, versionId: state.current.versionId, step: "createSecret" },
+  );
+}
+
+/**
+ * Classifies every live key of the project against the secret's labels. The rotator's keys are
+ * named after the version written with them (`llamacloud/key-name.ts`), so a name says which version
+ * a key belongs to; values are compared where they were read (AWSCURRENT always).
  */
 export function classifyKeys(state: SecretState, wallNow: number): ClassifiedKey[] {
   const { current, pending, previous } = state;
   const displacedAt = revokeAt(state);
-  const byVersion = new Map<string, VersionView>();
-  for (const view of [current, pending, previous, ...state.retired.values()]) {
-    if (view !== undefined) byVersion.set(view.versionId, view);
-  }
-  const versionIds = new Set(state.versions.map((v) => v.versionId));
-  const currentCreated = current.createdDate.getTime();
+  const owner = { ...state.policy, knownPrefixes: state.knownPrefixes };
+  const holds = (view: VersionView | undefined, id: string) => view?.payload?.keyId === id;
 
   return state.liveKeys.map((key): ClassifiedKey => {
     // Held keys are recognised by id whatever their name: a hand-made first key is still current.
     if (key.id === current.payload.keyId)
       return { key, standing: { kind: "current", versionId: current.versionId } };
-    if (pending?.payload?.keyId === key.id) {
+    if (pending !== undefined && holds(pending, key.id)) {
       return { key, standing: { kind: "pending", versionId: pending.versionId } };
     }
-    if (previous?.payload?.keyId === key.id) {
+    if (previous !== undefined && holds(previous, key.id)) {
       return { key, standing: { kind: "displaced", versionId: previous.versionId, revokeAt: displacedAt } };
     }
-    const versionId = versionIdOfKey(state, key.name);
+    const versionId = tokenOfOwnKey(owner, key.name);
     if (versionId === undefined) return { key, standing: { kind: "foreign" } };
-    const view = byVersion.get(versionId);
-    if (view !== undefined) {
-      if (view.payload === undefined) {
-        return {
-          key,
-          standing: { kind: "unknown", versionId, why: view.payloadError ?? "unreadable value" },
-        };
+    const createdAt = key.createdAt === null ? Number.NaN : Date.parse(key.createdAt);
+    const inFlightUntil = (Number.isNaN(createdAt) ? wallNow : createdAt) + STAGING_WINDOW_MS;
+    const strayOf = (holder: VersionView) => ({
+      key,
+      standing: {
+        kind: "stray" as const,
+        versionId,
+        why: `version ${versionId} holds key ${holder.payload?.keyId}`,
+      },
+    });
+    if (versionId === current.versionId) return strayOf(current);
+    if (pending !== undefined && versionId === pending.versionId) {
+      if (pending.payload !== undefined) return strayOf(pending);
+      if (pending.payloadError !== undefined) {
+        return { key, standing: { kind: "unknown", versionId, why: pending.payloadError } };
       }
-      if (view.payload.keyId !== key.id) {
-        return {
-          key,
-          standing: { kind: "stray", versionId, why: `version ${versionId} holds key ${view.payload.keyId}` },
-        };
-      }
-      // An unlabelled version holding this very key. Written after the current version, it was
-      // never AWSCURRENT (a failed test or stale attempt whose revocation was interrupted): no reader
-      // ever got it. Written before, it was current once: it gets the full grace.
-      if (view.createdDate.getTime() > currentCreated) {
-        return {
-          key,
-          standing: { kind: "stray", versionId, why: `version ${versionId} was never AWSCURRENT` },
-        };
-      }
+      // The empty version of a rotation being created right now (Secrets Manager's own RotateSecret).
+      return { key, standing: { kind: "in-flight", versionId, until: inFlightUntil } };
+    }
+    if (previous !== undefined && versionId === previous.versionId) {
+      if (previous.payload !== undefined) return strayOf(previous);
       return { key, standing: { kind: "displaced", versionId, revokeAt: displacedAt } };
     }
-    if (versionIds.has(versionId)) {
-      // A version we did not read: only labelled and name-matched ones are read, so this cannot
-      // happen unless the version list changed between our calls. Leave it for the next pass.
-      return { key, standing: { kind: "unknown", versionId, why: "version changed while reading" } };
+    // Named after no labelled version: a crashed create, a lost race, an abandoned attempt, or a key
+    // displaced twice, whose grace ended before the current rotation could start (a rotation waits
+    // for the previous key's grace). No reader can still need it. Named after no version at all and
+    // young, it may be a create in flight; a version that exists (unlabelled) was written already.
+    const isVersion = versionId in state.versionIdsToStages || state.allVersionIds?.has(versionId) === true;
+    if (!isVersion && wallNow < inFlightUntil) {
+      return { key, standing: { kind: "in-flight", versionId, until: inFlightUntil } };
     }
-    const createdAt = key.createdAt === null ? Number.NaN : Date.parse(key.createdAt);
-    const until = (Number.isNaN(createdAt) ? wallNow : createdAt) + STAGING_WINDOW_MS;
-    if (wallNow < until) return { key, standing: { kind: "in-flight", versionId, until } };
-    return { key, standing: { kind: "orphan", versionId } };
+    const why = isVersion ? `version ${versionId} holds no label` : "named after no version of the secret";
+    return { key, standing: { kind: "stray", versionId, why } };
   });
 }
 
@@ -127,15 +155,24 @@ export type InterruptedAction =
   | "finish"
   /** AWSPENDING left on the version that is already AWSCURRENT (a crash inside finishSecret). */
   | "clear-label"
-  /** Too old to promote (see STAGING_WINDOW_MS): revoke its key, clear the label, start over. */
+  /** Too old to promote (see PROMOTE_WITHIN_MS): revoke its key, clear the label, start over. */
   | "abandon"
-  /** Not our payload: left alone, the secret fails with instructions. */
+  /** Not our payload (or Secrets Manager's own rotation in progress): left alone, the secret fails with instructions. */
   | "foreign";
 
 export type RotationDecision =
   | { action: "rotate"; reason: "due" | "forced"; fromVersionId: string; token: string; attempt: number }
   | { action: "none"; why: string }
   | { action: "refuse"; error: RotatorError };
+
+/** A key left alone for now; `kind` says why (never matched by text). */
+export interface WaitingKey {
+  kind: "in-grace" | "in-flight" | "unknown";
+  keyId: string;
+  versionId?: string;
+  why: string;
+  until?: string;
+}
 
 export interface SecretPlan {
   secretArn: string;
@@ -148,7 +185,7 @@ export interface SecretPlan {
   /** With `--revoke-now`: the key the rotation displaces is revoked right after promotion. */
   revokeAfterPromotion?: { keyId: string; versionId: string };
   /** Keys left alone for now, and why. */
-  waiting: { keyId: string; versionId?: string; why: string; until?: string }[];
+  waiting: WaitingKey[];
   dueAt?: string;
   /** Set when the secret is due but will not be rotated in this pass. */
   overdue?: { dueAt: string; overdueMs: number; why: string };
@@ -159,7 +196,6 @@ export function planSecret(state: SecretState, options: PlanOptions, now: number
   const { policy, current, pending } = state;
   const revokeNow = options.revokeNow === true;
   const wallNow = options.wallNow ?? now;
-  const classified = classifyKeys(state, wallNow);
   const plan: SecretPlan = {
     secretArn: policy.arn,
     projectId: policy.projectId,
@@ -170,11 +206,10 @@ export function planSecret(state: SecretState, options: PlanOptions, now: number
   };
   const due = dueAt(state);
   if (due !== undefined) plan.dueAt = new Date(due).toISOString();
-
   if (pending !== undefined) plan.interrupted = interruptedAction(state, pending, wallNow);
 
-  const stillLive: ClassifiedKey[] = [];
-  for (const entry of classified) {
+  const inGrace: ClassifiedKey[] = [];
+  for (const entry of classifyKeys(state, wallNow)) {
     const { key, standing } = entry;
     switch (standing.kind) {
       case "displaced":
@@ -186,8 +221,9 @@ export function planSecret(state: SecretState, options: PlanOptions, now: number
             step: "revokePrevious",
           });
         } else {
-          stillLive.push(entry);
+          inGrace.push(entry);
           plan.waiting.push({
+            kind: "in-grace",
             keyId: key.id,
             versionId: standing.versionId,
             why: "in grace: readers may still hold it",
@@ -203,16 +239,9 @@ export function planSecret(state: SecretState, options: PlanOptions, now: number
           step: "sweepOrphans",
         });
         break;
-      case "orphan":
-        plan.revocations.push({
-          keyId: key.id,
-          versionId: standing.versionId,
-          reason: "orphan",
-          step: "sweepOrphans",
-        });
-        break;
       case "in-flight":
         plan.waiting.push({
+          kind: "in-flight",
           keyId: key.id,
           versionId: standing.versionId,
           why: "named after no version yet: presumably being written by another rotator or pulumi up",
@@ -220,14 +249,19 @@ export function planSecret(state: SecretState, options: PlanOptions, now: number
         });
         break;
       case "unknown":
-        plan.waiting.push({ keyId: key.id, versionId: standing.versionId, why: standing.why });
+        plan.waiting.push({
+          kind: "unknown",
+          keyId: key.id,
+          versionId: standing.versionId,
+          why: standing.why,
+        });
         break;
       default:
         break;
     }
   }
 
-  plan.rotation = decideRotation(state, options, now, plan, stillLive);
+  plan.rotation = decideRotation(state, options, now, plan, inGrace);
   if (plan.rotation.action === "rotate" && revokeNow) {
     plan.revokeAfterPromotion = { keyId: current.payload.keyId, versionId: current.versionId };
   }
@@ -254,18 +288,21 @@ function interruptedAction(
   const { arn } = state.policy;
   const keyId = pending.payload?.keyId;
   const base = { versionId: pending.versionId, ...(keyId === undefined ? {} : { keyId }) };
-  if (pending.payload === undefined) {
+  if (pending.versionId === state.current.versionId) {
+    return { ...base, action: "clear-label", why: "promoted, but AWSPENDING was not cleared" };
+  }
+  if (pending.payload === undefined || pending.createdDate === undefined) {
+    const what = pending.empty
+      ? "which has no value yet (Secrets Manager's own RotateSecret is rotating it, or left it unfinished)"
+      : "which does not hold a llamacloud-keys payload";
     return {
       ...base,
       action: "foreign",
       why:
-        `AWSPENDING is on version ${pending.versionId} of ${arn}, which does not hold a llamacloud-keys payload. ` +
+        `AWSPENDING is on version ${pending.versionId} of ${arn}, ${what}. ` +
         `Remove the label if nothing else is rotating this secret: aws secretsmanager update-secret-version-stage ` +
         `--secret-id ${arn} --version-stage AWSPENDING --remove-from-version-id ${pending.versionId}`,
     };
-  }
-  if (pending.versionId === state.current.versionId) {
-    return { ...base, action: "clear-label", why: "promoted, but AWSPENDING was not cleared" };
   }
   const age = wallNow - pending.createdDate.getTime();
   if (age > PROMOTE_WITHIN_MS) {
@@ -285,7 +322,7 @@ function decideRotation(
   options: PlanOptions,
   now: number,
   plan: SecretPlan,
-  stillLive: ClassifiedKey[],
+  inGrace: ClassifiedKey[],
 ): RotationDecision {
   const { policy, current } = state;
   const interrupted = plan.interrupted;
@@ -305,9 +342,7 @@ function decideRotation(
     };
   }
   // A secret never holds more than two live keys: wait for the previous one to be revoked.
-  const blocking = stillLive.find(
-    (entry) => entry.standing.kind === "displaced" && isLive(state, entry.key.id),
-  );
+  const blocking = inGrace[0];
   if (blocking !== undefined && blocking.standing.kind === "displaced") {
     const until = new Date(blocking.standing.revokeAt).toISOString();
     const message =
@@ -331,15 +366,13 @@ function decideRotation(
   try {
     next = nextToken(state);
   } catch (error) {
-    if (isRotatorError(error)) return { action: "refuse", error: error as RotatorError };
-    throw error;
+    return { action: "refuse", error: error as RotatorError };
   }
-  const { token, attempt } = next;
   return {
     action: "rotate",
     reason: isDue ? "due" : "forced",
     fromVersionId: current.versionId,
-    token,
-    attempt,
+    token: next.token,
+    attempt: next.attempt,
   };
 }

@@ -1,32 +1,14 @@
+import { redactKey } from "../secrets/payload";
 import { DEFAULT_TTL_MS as READER_DEFAULT_TTL_MS } from "../secrets/reader";
-import type { SecretVersionInfo } from "../secrets/store";
+import type { ManagedSecretSummary } from "../secrets/store";
 import { formatDuration, TAG_GRACE } from "../secrets/tags";
 import { errorCode, errorMessage, isRotatorError, RotatorError } from "./errors";
-import type { StepName } from "./events";
-import { type PlannedRevocation, planSecret, type SecretPlan } from "./plan";
-import { newSecretView, type SecretView } from "./secret-view";
-import {
-  dueAt,
-  type InspectOptions,
-  inspectSecret,
-  NO_KEY_YET,
-  newKeyTemplate,
-  type RotationContext,
-  readSecretState,
-  type SecretReading,
-  type SecretState,
-} from "./state";
-import {
-  abandonPending,
-  createSecret,
-  finishSecret,
-  type RotationTarget,
-  revokePrevious,
-  runStep,
-  setSecret,
-  sweepOrphans,
-  testSecret,
-} from "./steps";
+import { isNativeRotation, processNativeSecret } from "./native";
+import { dueAt, type PlannedRevocation, planSecret, type SecretPlan } from "./plan";
+import type { RotatorServices } from "./services";
+import { NO_KEY_YET, readSecret, type SecretReading, type SecretState } from "./state";
+import { failedStep, runStep } from "./step-runner";
+import { abandonPending, finishFrom, revokeEach, rotateFrom, type StagedKey } from "./steps";
 
 /**
  * Invariant 3: grace must outlast the readers' cache TTL plus LlamaCloud's revocation delay. The
@@ -35,29 +17,6 @@ import {
  */
 const READER_SAFE_GRACE_MS = READER_DEFAULT_TTL_MS + 60_000;
 
-/**
- * One secret, one pass: the orchestration around the steps.
- *
- * 1. guard: read the secret (tags, payload, versions) and the project's live keys; a managed secret
- *    with no AWSCURRENT yet (`ProjectKeys` tags it before its `ApiKey` writes the first key) is
- *    skipped, untouched and not a failure;
- * 2. an interrupted rotation (AWSPENDING present) is finished, or abandoned if too old to promote;
- * 3. revokePrevious: displaced keys whose grace has passed (all of them with `revokeNow`);
- * 4. a new rotation, when due (AWSCURRENT's creation date + `rotate-every`) or forced, unless the
- *    previous key is still in grace (a secret never holds more than two live keys);
- * 5. with `revokeNow`, the key just displaced is revoked at once;
- * 6. sweepOrphans: keys named like ours that no served version holds.
- *
- * Every decision comes from `plan.ts`, re-derived after each phase that changed something, so this
- * function and `--dry-run` cannot disagree. Within the pass, what was read is carried from step to
- * step in a {@link SecretView} (payloads are read once, labels are updated with the pass's own
- * moves), and Secrets Manager is read again only where an act needs a fresh view: before staging,
- * inside each write, before promoting, before every revocation, and before the last phase revokes
- * anything (see `secret-view.ts`). Nothing here remembers anything between passes: Secrets Manager
- * is the only state, which is why a daemon that was down catches up at its first pass and a crash
- * anywhere is resumed by the next one.
- */
-
 export interface SecretOptions {
   /** Rotate now even if not due. */
   force?: boolean;
@@ -65,6 +24,8 @@ export interface SecretOptions {
   revokeNow?: boolean;
   /** Plan only: read, decide, report, change nothing. */
   dryRun?: boolean;
+  /** The secret's entry in this pass's ListSecrets: its tags and labels, so no DescribeSecret is needed. */
+  listed?: ManagedSecretSummary;
 }
 
 export interface SecretResult {
@@ -89,272 +50,325 @@ export interface SecretResult {
   overdue?: { dueAt: string; overdueMs: number; why: string };
   /** The plan (dry runs only). */
   plan?: SecretPlan;
+  /** `native` when Secrets Manager rotates the secret itself (`native.ts`); absent otherwise. */
+  mode?: "native";
   error?: { code: string; message: string; step?: string };
   durationMs: number;
 }
 
-/** Runs one pass over one secret. Never throws: failures are reported in the result and as events. */
+/**
+ * One secret, one pass, shaped like the template's handler: guard (one read of Secrets Manager and
+ * the project's keys) → plan (pure, `plan.ts`) → the planned steps → re-plan from what the steps did
+ * (no read: the steps' writes are the new state) → the revocations that plan allows. An interrupted
+ * rotation is finished (or abandoned) first and the secret read again, since what follows depends on
+ * how that went. Nothing is remembered between passes: Secrets Manager is the only state, which is
+ * why a daemon that was down catches up at its first pass and a crash anywhere is resumed by the
+ * next one. Never throws: failures are reported in the result and as events.
+ */
 export async function processSecret(
-  ctx: RotationContext,
+  services: RotatorServices,
   secretId: string,
   options: SecretOptions = {},
 ): Promise<SecretResult> {
   const started = performance.now();
   const result: SecretResult = { secretId, ok: true, actions: [], rotated: false, durationMs: 0 };
+  const act = (...lines: string[]) => result.actions.push(...lines);
   let state: SecretState | undefined;
-  let lastStep: StepName = "guard";
-  ctx.events.on("rotation:step", trackStep);
-  function trackStep(event: { secretArn: string; step: StepName; phase: string }) {
-    if (event.phase === "begin" && (event.secretArn === secretId || event.secretArn === state?.policy.arn)) {
-      lastStep = event.step;
-    }
-  }
-  const view = newSecretView();
   try {
-    const first = await guard(ctx, secretId, view);
-    const policy = first.kind === "state" ? first.state.policy : first.policy;
+    const reading = await guard(services, secretId, {
+      ...(options.listed ? { listed: options.listed } : {}),
+    });
+    const policy = reading.kind === "state" ? reading.state.policy : reading.policy;
     Object.assign(result, { arn: policy.arn, projectId: policy.projectId, environment: policy.environment });
-    if (first.kind === "no-key-yet") {
+    if (reading.kind === "no-key-yet") {
       result.skipped = NO_KEY_YET;
-      result.actions.push(`skipped: ${NO_KEY_YET}`);
+      act(`skipped: ${NO_KEY_YET}`);
       return result;
     }
-    state = first.state;
-    if (policy.graceMs < READER_SAFE_GRACE_MS) {
-      ctx.events.emit("warning", {
-        secretArn: policy.arn,
-        message:
-          `grace ${formatDuration(policy.graceMs)} is shorter than the key reader's default TTL ` +
-          `(${formatDuration(READER_DEFAULT_TTL_MS)}) plus LlamaCloud's revocation delay (60s): apps reading ` +
-          `${policy.arn} with createKeyReader's defaults may still hold the old key when it is revoked. ` +
-          `Raise the ${TAG_GRACE} tag to at least ${formatDuration(READER_SAFE_GRACE_MS)}, or give the readers a shorter ttl`,
-      });
-    }
-    const planOptions = {
-      force: options.force === true,
-      revokeNow: options.revokeNow === true,
-    };
-    const wallNow = ctx.wallNow ?? Date.now;
-    const decide = (s: SecretState, extra: { force?: boolean } = {}) =>
-      planSecret(s, { ...planOptions, ...extra, wallNow: wallNow() }, ctx.now());
-    let plan = decide(state);
+    state = reading.state;
+    // One driver per secret (invariant 9): Secrets Manager rotates a native secret, not this pass.
+    if (isNativeRotation(state.rotation)) return await processNativeSecret(services, state, options, result);
+    warnShortGrace(services, state);
+    let plan = decide(services, state, options);
+    if (options.dryRun === true) return Object.assign(result, dryRun(state, plan));
 
-    if (options.dryRun === true) {
-      result.plan = plan;
-      result.actions = describePlan(plan);
-      result.currentVersionId = state.current.versionId;
-      if (plan.overdue !== undefined) result.overdue = plan.overdue;
-      return result;
-    }
-
-    // 2. An interrupted rotation comes first; finishing it is this pass's rotation.
-    let finishedInterrupted = false;
+    let resumed = false;
     if (plan.interrupted !== undefined) {
-      const { versionId, keyId, action, why } = plan.interrupted;
-      const target: RotationTarget = { policy: state.policy, token: versionId };
-      if (action === "foreign") {
-        throw new RotatorError("ROTATOR_INTERRUPTED", why, {
-          secretId: state.policy.arn,
-          versionId,
-          step: "guard",
-        });
-      }
-      if (action === "abandon") {
-        await abandonPending(
-          ctx,
-          state.policy,
-          { versionId, ...(keyId === undefined ? {} : { keyId }) },
-          view,
-        );
-        result.actions.push(`abandoned stale pending version ${versionId} (${why})`);
-      } else {
-        ctx.events.emit("rotation:started", {
-          secretArn: state.policy.arn,
-          fromVersionId: state.current.versionId,
-          versionId,
-          reason: "interrupted",
-        });
-        const t0 = performance.now();
-        const tested = await testSecret(ctx, target, view);
-        const finished = await finishSecret(
-          ctx,
-          target,
-          { keyId: tested.keyId, previousKeyId: state.current.payload.keyId, startedAt: t0 },
-          view,
-        );
-        result.rotated = finished.promoted;
-        finishedInterrupted = true;
-        result.actions.push(
-          action === "clear-label"
-            ? `finished interrupted promotion of version ${versionId}`
-            : `finished interrupted rotation: version ${versionId} (key ${tested.keyId}) is AWSCURRENT`,
-        );
-      }
-      // Rare, and what follows may start a rotation: plan from fresh labels and versions.
-      state = await read(ctx, state.policy.arn, { view });
-      plan = decide(state, { force: planOptions.force && !finishedInterrupted });
+      ({ resumed, promoted: result.rotated } = await resumeInterrupted(services, state, plan, act));
+      state = await readState(services, policy.arn);
+      plan = decide(services, state, { ...options, force: options.force === true && !resumed });
     }
-
-    // 3. Displaced keys whose grace has passed (before a rotation: they may be what blocks it).
     const due = byStep(plan.revocations, "revokePrevious");
-    if (due.length > 0) {
-      await revokePrevious(ctx, state.policy, due, view);
-      result.actions.push(
-        ...due.map((r) => `revoked key ${r.keyId} of version ${r.versionId} (${r.reason})`),
+    // Keys that were never served stay so whatever the pass does: swept at the end with the re-plan's.
+    const strays = byStep(plan.revocations, "sweepOrphans");
+    // The guard read is the fresh check of who holds what: nothing was written since.
+    state = await revokeStep(services, "revokePrevious", state, due, act);
+    if (plan.rotation.action === "refuse" && !resumed) throw plan.rotation.error;
+    if (plan.rotation.action === "rotate" && !resumed) {
+      const rotation = await rotate(services, state, plan, options);
+      state = rotation.state;
+      result.rotated = rotation.promoted;
+      act(
+        `rotated (${rotation.reason}): version ${rotation.staged.versionId} (key ${rotation.staged.keyId}, ${rotation.staged.how}) is AWSCURRENT`,
       );
-    }
-
-    // 4. A new rotation.
-    const decision = finishedInterrupted ? undefined : plan.rotation;
-    if (decision?.action === "refuse") throw decision.error;
-    if (decision?.action === "rotate") {
-      const target: RotationTarget = { policy: state.policy, token: decision.token };
-      ctx.events.emit("rotation:started", {
-        secretArn: state.policy.arn,
-        fromVersionId: decision.fromVersionId,
-        versionId: decision.token,
-        reason: decision.reason,
-        attempt: decision.attempt,
-      });
-      const t0 = performance.now();
-      const staged = await createSecret(ctx, target, newKeyTemplate(state), view);
-      await setSecret(ctx, target);
-      const tested = await testSecret(ctx, target, view);
-      let finished: Awaited<ReturnType<typeof finishSecret>>;
-      try {
-        finished = await finishSecret(
-          ctx,
-          target,
-          { keyId: tested.keyId, previousKeyId: state.current.payload.keyId, startedAt: t0 },
-          view,
-        );
-      } catch (error) {
-        if (isRotatorError(error, "ROTATOR_PENDING_STALE")) {
-          await abandonPending(ctx, state.policy, { versionId: decision.token, keyId: staged.keyId }, view);
-        }
-        throw error;
-      }
-      result.rotated = result.rotated || finished.promoted;
-      result.actions.push(
-        `rotated (${decision.reason}): version ${decision.token} (key ${staged.keyId}, ${staged.how}) is AWSCURRENT`,
-      );
-    } else if (decision?.action === "none" && plan.interrupted === undefined) {
-      result.actions.push(`no rotation: ${decision.why}`);
-    }
-
-    // 5 and 6: re-planned when anything changed, from what the pass knows and the live keys listed
-    // afresh; re-read from Secrets Manager first if that plan revokes anything.
-    if (result.rotated || due.length > 0 || finishedInterrupted) {
-      const known = {
-        description: view.description ?? state.description,
-        versions: knownVersions(state, view),
-      };
-      state = await read(ctx, state.policy.arn, { view, known });
-      plan = decide(state, { force: false });
-      if (finalRevocations(plan, options.revokeNow === true && result.rotated).length > 0) {
-        // Everything afresh, values included: see SecretView on values that were rewritten.
-        state = await read(ctx, state.policy.arn, {});
-        plan = decide(state, { force: false });
-      }
-    }
-    if (options.revokeNow === true && result.rotated) {
-      const now = byStep(plan.revocations, "revokePrevious");
-      if (now.length > 0) {
-        await revokePrevious(ctx, state.policy, now, view);
-        result.actions.push(
-          ...now.map((r) => `revoked key ${r.keyId} of version ${r.versionId} (revoke-now)`),
+      plan = decide(services, state, { ...options, force: false });
+      // Revocations after our own writes re-check Secrets Manager first (by ARN, not by the plan's read).
+      if (options.revokeNow === true) {
+        state = await revokeStep(
+          services,
+          "revokePrevious",
+          state,
+          byStep(plan.revocations, "revokePrevious"),
+          act,
+          true,
         );
       }
+    } else if (plan.rotation.action === "none" && !resumed) {
+      act(`no rotation: ${plan.rotation.why}`);
     }
-    const orphans = byStep(plan.revocations, "sweepOrphans");
-    if (orphans.length > 0) {
-      await sweepOrphans(ctx, state.policy, orphans, view);
-      result.actions.push(
-        ...orphans.map((r) => `revoked orphaned key ${r.keyId} (named after version ${r.versionId})`),
-      );
-    }
-    for (const waiting of plan.waiting) {
-      if (waiting.why.startsWith("named after no version")) {
-        result.actions.push(`left key ${waiting.keyId} alone until ${waiting.until}: ${waiting.why}`);
-      }
-    }
+    const changed = result.rotated || due.length > 0;
+    const sweep = [...strays, ...byStep(plan.revocations, "sweepOrphans")].filter(
+      (r, i, all) => all.findIndex((o) => o.keyId === r.keyId) === i,
+    );
+    await revokeStep(services, "sweepOrphans", state, sweep, act, changed);
+    for (const w of plan.waiting)
+      if (w.kind === "in-flight") act(`left key ${w.keyId} alone until ${w.until}: ${w.why}`);
     result.currentVersionId = state.current.versionId;
-    const overdue = result.rotated ? undefined : plan.overdue;
-    if (overdue !== undefined) {
-      result.overdue = overdue;
-      ctx.events.emit("schedule:overdue", { secretArn: state.policy.arn, ...overdue });
+    if (!result.rotated && plan.overdue !== undefined) {
+      result.overdue = plan.overdue;
+      services.events.emit("schedule:overdue", { secretArn: policy.arn, ...plan.overdue });
     }
     return result;
   } catch (error) {
-    const arn = state?.policy.arn ?? secretId;
-    const step = (error as { step?: StepName }).step ?? lastStep;
-    result.ok = false;
-    result.error = { code: errorCode(error), message: errorMessage(error), step };
-    ctx.events.emit("rotation:failed", {
-      secretArn: arn,
-      step,
-      code: result.error.code,
-      message: result.error.message,
-    });
-    if (state !== undefined && !result.rotated) {
-      const due = dueAt(state);
-      const now = ctx.now();
-      if (due !== undefined && now >= due) {
-        result.overdue = {
-          dueAt: new Date(due).toISOString(),
-          overdueMs: now - due,
-          why: result.error.message,
-        };
-        ctx.events.emit("schedule:overdue", { secretArn: arn, ...result.overdue });
-      }
-    }
-    return result;
+    return failed(services, result, state, error);
   } finally {
-    ctx.events.off("rotation:step", trackStep);
     result.durationMs = Math.round(performance.now() - started);
   }
 }
 
-/** The pass's first read: the secret's state, or `no-key-yet`. */
-async function guard(ctx: RotationContext, secretId: string, view: SecretView): Promise<SecretReading> {
-  return runStep<SecretReading>(ctx, secretId, "guard", async () => {
-    const reading = await inspectSecret(ctx, secretId, { view });
+/** The pass's first read (the template's guard), as a step of its own. */
+function guard(services: RotatorServices, secretId: string, options: { listed?: ManagedSecretSummary }) {
+  return runStep<SecretReading>(services, secretId, "guard", async () => {
+    const reading = await readSecret(services, secretId, options);
     if (reading.kind === "no-key-yet") return { value: reading, outcome: `skipped: ${NO_KEY_YET}` };
     return { value: reading, ...guardOutcome(reading.state) };
   });
 }
 
-/** A re-read after a phase that changed something: the secret holds a key by now. */
-async function read(ctx: RotationContext, secretId: string, options: InspectOptions): Promise<SecretState> {
-  return runStep(ctx, secretId, "guard", async () => {
-    const state = await readSecretState(ctx, secretId, options);
-    return { value: state, ...guardOutcome(state) };
+async function readState(services: RotatorServices, arn: string): Promise<SecretState> {
+  const reading = await guard(services, arn, {});
+  if (reading.kind === "state") return reading.state;
+  throw new Error(`secret ${arn} lost its AWSCURRENT version during the pass`);
+}
+
+function decide(services: RotatorServices, state: SecretState, options: SecretOptions): SecretPlan {
+  const wallNow = (services.wallNow ?? Date.now)();
+  return planSecret(
+    state,
+    { force: options.force === true, revokeNow: options.revokeNow === true, wallNow },
+    services.now(),
+  );
+}
+
+/** Finishes (or abandons) the rotation AWSPENDING was left on. */
+async function resumeInterrupted(
+  services: RotatorServices,
+  state: SecretState,
+  plan: SecretPlan,
+  act: (...lines: string[]) => void,
+): Promise<{ resumed: boolean; promoted: boolean }> {
+  const { versionId, keyId, action, why } = plan.interrupted as NonNullable<SecretPlan["interrupted"]>;
+  const pending = state.pending;
+  if (action === "foreign" || pending?.payload === undefined) {
+    throw new RotatorError("ROTATOR_INTERRUPTED", why, {
+      secretId: state.policy.arn,
+      versionId,
+      step: "guard",
+    });
+  }
+  if (action === "abandon") {
+    await abandonPending(services, state.policy, { versionId, ...(keyId === undefined ? {} : { keyId }) });
+    act(`abandoned stale pending version ${versionId} (${why})`);
+    return { resumed: false, promoted: false };
+  }
+  services.events.emit("rotation:started", {
+    secretArn: state.policy.arn,
+    fromVersionId: state.current.versionId,
+    versionId,
+    reason: "interrupted",
   });
+  const { promoted } = await finishFrom(services, state, { ...pending, payload: pending.payload });
+  act(
+    action === "clear-label"
+      ? `finished interrupted promotion of version ${versionId}`
+      : `finished interrupted rotation: version ${versionId} (key ${pending.payload.keyId}) is AWSCURRENT`,
+  );
+  return { resumed: true, promoted };
 }
 
 /**
- * The secret's versions as this pass knows them: those listed at the guard plus those it wrote, with
- * the view's labels. A version another writer added since is missed, which is safe: a key named
- * after it looks either in flight (left alone) or orphaned, and a plan that revokes anything is
- * re-made from a fresh read first.
+ * The planned rotation, and the state it leaves (known from the writes, not read back). A token
+ * another run used and abandoned shows only at the write on AWS (DescribeSecret omits unlabelled
+ * versions): then the versions are listed and the rotation planned once more.
  */
-function knownVersions(state: SecretState, view: SecretView): SecretVersionInfo[] {
-  const labels = view.description?.versionIdsToStages ?? state.description.versionIdsToStages;
-  const versions = state.versions.map((v) => ({ ...v, stages: labels[v.versionId] ?? [] }));
-  const listed = new Set(versions.map((v) => v.versionId));
-  for (const [versionId, stages] of Object.entries(labels)) {
-    if (listed.has(versionId)) continue;
-    const createdDate = view.payloads.get(versionId)?.createdDate ?? new Date(0);
-    versions.push({ versionId, stages, createdDate });
+async function rotate(
+  services: RotatorServices,
+  initial: SecretState,
+  initialPlan: SecretPlan,
+  options: SecretOptions,
+) {
+  let state = initial;
+  let plan = initialPlan;
+  for (let round = 0; ; round++) {
+    const decision = plan.rotation;
+    if (decision.action === "refuse") throw decision.error;
+    if (decision.action !== "rotate") throw new Error(`no rotation planned: ${decision.why}`);
+    services.events.emit("rotation:started", {
+      secretArn: state.policy.arn,
+      fromVersionId: decision.fromVersionId,
+      versionId: decision.token,
+      reason: decision.reason,
+      attempt: decision.attempt,
+    });
+    try {
+      const done = await rotateFrom(services, state, decision.token);
+      return {
+        ...done,
+        reason: decision.reason,
+        state: rotated(services, state, decision.token, done.staged),
+      };
+    } catch (error) {
+      const taken = isRotatorError(error, "ROTATOR_INTERRUPTED") && failedStep(error) === "createSecret";
+      if (!taken || round > 0 || state.allVersionIds !== undefined) throw error;
+      const reading = await readSecret(services, state.policy.arn, { listVersions: true });
+      if (reading.kind !== "state") throw error;
+      if (reading.state.current.versionId === decision.token) {
+        // Another run wrote and promoted this very token meanwhile: the secret is rotated once.
+        const staged = {
+          versionId: decision.token,
+          keyId: reading.state.current.payload.keyId,
+          key: redactKey(reading.state.current.payload.apiKey),
+          how: "adopted-concurrent" as const,
+        };
+        return { staged, promoted: false, reason: decision.reason, state: reading.state };
+      }
+      state = reading.state;
+      plan = decide(services, state, options);
+    }
   }
-  return versions;
 }
 
-/** What the last phase (revoke-now, sweepOrphans) would revoke under this plan. */
-function finalRevocations(plan: SecretPlan, revokeNowAfterRotation: boolean): PlannedRevocation[] {
-  return plan.revocations.filter((r) =>
-    r.step === "sweepOrphans" ? true : revokeNowAfterRotation && r.step === "revokePrevious",
+/** The state a completed rotation leaves: the token AWSCURRENT, the version it displaced AWSPREVIOUS. */
+function rotated(
+  services: RotatorServices,
+  state: SecretState,
+  token: string,
+  staged: StagedKey,
+): SecretState {
+  const labels: Record<string, string[]> = {};
+  for (const [id, stages] of Object.entries(state.versionIdsToStages)) {
+    labels[id] = stages.filter((s) => s !== "AWSCURRENT" && s !== "AWSPREVIOUS" && s !== "AWSPENDING");
+  }
+  labels[state.current.versionId] = [...(labels[state.current.versionId] ?? []), "AWSPREVIOUS"];
+  labels[token] = ["AWSCURRENT"];
+  const name = `${state.keyPrefix}/${state.policy.projectId}/${state.policy.environment}/${token}`;
+  const payload = { ...state.current.payload, keyId: staged.keyId, keyName: name };
+  const { pending: _pending, ...rest } = state;
+  // Written just now: its CreatedDate is within the round trip of this clock reading.
+  const createdDate = new Date((services.wallNow ?? Date.now)());
+  return {
+    ...rest,
+    versionIdsToStages: labels,
+    current: { versionId: token, createdDate, payload },
+    previous: state.current,
+  };
+}
+
+/**
+ * Runs revokePrevious or sweepOrphans on the plan's revocations; resolves with the state without the
+ * keys revoked. `recheck`: something was written since `state` was read, so each key is checked
+ * against Secrets Manager afresh right before its DELETE; otherwise the read the plan came from is
+ * that check.
+ */
+async function revokeStep(
+  services: RotatorServices,
+  step: "revokePrevious" | "sweepOrphans",
+  state: SecretState,
+  revocations: PlannedRevocation[],
+  act: (...lines: string[]) => void,
+  recheck = false,
+): Promise<SecretState> {
+  if (revocations.length === 0) return state;
+  const arn = state.policy.arn;
+  await runStep(services, arn, step, async () => {
+    const revoked = await revokeEach(services, recheck ? arn : state, revocations);
+    return {
+      value: revoked,
+      outcome: `revoked ${revocations.map((r) => `key ${r.keyId} (${r.reason})`).join(", ")}`,
+    };
+  });
+  act(
+    ...revocations.map((r) =>
+      step === "revokePrevious"
+        ? `revoked key ${r.keyId} of version ${r.versionId} (${r.reason})`
+        : `revoked orphaned key ${r.keyId} (named after version ${r.versionId})`,
+    ),
   );
+  const gone = new Set(revocations.map((r) => r.keyId));
+  return { ...state, liveKeys: state.liveKeys.filter((key) => !gone.has(key.id)) };
+}
+
+function failed(
+  services: RotatorServices,
+  result: SecretResult,
+  state: SecretState | undefined,
+  error: unknown,
+) {
+  const arn = state?.policy.arn ?? result.arn ?? result.secretId;
+  const step = failedStep(error) ?? "guard";
+  result.ok = false;
+  result.error = { code: errorCode(error), message: errorMessage(error), step };
+  services.events.emit("rotation:failed", {
+    secretArn: arn,
+    step,
+    code: result.error.code,
+    message: result.error.message,
+  });
+  if (state !== undefined && !result.rotated) {
+    const due = dueAt(state);
+    const now = services.now();
+    if (due !== undefined && now >= due) {
+      result.overdue = {
+        dueAt: new Date(due).toISOString(),
+        overdueMs: now - due,
+        why: result.error.message,
+      };
+      services.events.emit("schedule:overdue", { secretArn: arn, ...result.overdue });
+    }
+  }
+  return result;
+}
+
+function warnShortGrace(services: RotatorServices, state: SecretState): void {
+  const { policy } = state;
+  if (policy.graceMs >= READER_SAFE_GRACE_MS) return;
+  services.events.emit("warning", {
+    secretArn: policy.arn,
+    message:
+      `grace ${formatDuration(policy.graceMs)} is shorter than the key reader's default TTL ` +
+      `(${formatDuration(READER_DEFAULT_TTL_MS)}) plus LlamaCloud's revocation delay (60s): apps reading ` +
+      `${policy.arn} with createKeyReader's defaults may still hold the old key when it is revoked. ` +
+      `Raise the ${TAG_GRACE} tag to at least ${formatDuration(READER_SAFE_GRACE_MS)}, or give the readers a shorter ttl`,
+  });
+}
+
+function dryRun(state: SecretState, plan: SecretPlan): Partial<SecretResult> {
+  return {
+    plan,
+    actions: describePlan(plan),
+    currentVersionId: state.current.versionId,
+    ...(plan.overdue === undefined ? {} : { overdue: plan.overdue }),
+  };
 }
 
 function guardOutcome(state: SecretState) {

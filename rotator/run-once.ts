@@ -1,9 +1,9 @@
 import { randomUUID } from "node:crypto";
+import type { ManagedSecretSummary } from "../secrets/store";
 import type { RotatorConfig } from "./config";
 import { errorCode, errorMessage } from "./errors";
 import { processSecret, type SecretResult } from "./rotation";
-import { buildServices, type RotatorDeps } from "./services";
-import type { RotationContext } from "./state";
+import { buildServices, type RotatorDeps, type RotatorServices } from "./services";
 
 /**
  * One pass over the managed secrets: what `llamacloud-keys rotate` runs once and the daemon runs
@@ -60,7 +60,8 @@ export async function runOnce(config: RunOnceConfig, deps: RunOnceDeps = {}): Pr
   timer.unref();
   const signal =
     deps.signal === undefined ? deadline.signal : AbortSignal.any([deadline.signal, deps.signal]);
-  const ctx: RotationContext = { ...services.ctx, signal };
+  // One LlamaCloud key list per project per pass, shared by that project's secrets.
+  const ctx: RotatorServices = { ...services.ctx, signal, keyLists: new Map() };
 
   const finish = (results: SecretResult[], error?: { code: string; message: string }): RunOnceResult => {
     const failed = results.filter((r) => !r.ok).length + (error === undefined ? 0 : 1);
@@ -86,11 +87,14 @@ export async function runOnce(config: RunOnceConfig, deps: RunOnceDeps = {}): Pr
 
   try {
     let ids: string[];
+    // The listing carries each secret's tags and labels: no DescribeSecret per secret.
+    const listed = new Map<string, ManagedSecretSummary>();
     try {
-      ids =
-        config.secrets.length > 0
-          ? [...new Set(config.secrets)]
-          : (await ctx.store.listManagedSecrets()).map((secret) => secret.arn);
+      if (config.secrets.length > 0) ids = [...new Set(config.secrets)];
+      else {
+        for (const secret of await ctx.store.listManagedSecrets()) listed.set(secret.arn, secret);
+        ids = [...listed.keys()];
+      }
     } catch (error) {
       events.emit("pass:started", {
         passId,
@@ -116,7 +120,12 @@ export async function runOnce(config: RunOnceConfig, deps: RunOnceDeps = {}): Pr
       dryRun: config.dryRun,
     });
     const results = await mapBounded(ids, config.concurrency, (id) =>
-      processSecret(ctx, id, { force: config.force, revokeNow: config.revokeNow, dryRun: config.dryRun }),
+      processSecret(ctx, id, {
+        force: config.force,
+        revokeNow: config.revokeNow,
+        dryRun: config.dryRun,
+        ...(listed.has(id) ? { listed: listed.get(id) as ManagedSecretSummary } : {}),
+      }),
     );
     return finish(results);
   } finally {

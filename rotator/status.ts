@@ -1,10 +1,11 @@
 import { redactKey } from "../secrets/payload";
 import type { RotatorConfig } from "./config";
 import { errorCode, errorMessage } from "./errors";
-import { planSecret } from "./plan";
+import { rotationMode } from "./native";
+import { dueAt, isLive, planSecret, revokeAt } from "./plan";
 import { mapBounded } from "./run-once";
 import { buildServices, type RotatorDeps } from "./services";
-import { dueAt, inspectSecret, isLive, NO_KEY_YET, revokeAt } from "./state";
+import { inspectSecret, NO_KEY_YET } from "./state";
 
 /**
  * `llamacloud-keys status`: each managed secret's rotation state, read-only. Everything comes from
@@ -12,7 +13,13 @@ import { dueAt, inspectSecret, isLive, NO_KEY_YET, revokeAt } from "./state";
  */
 
 export interface SecretStatus {
-  arn: string;
+  /**
+   * The secret's ARN. Absent when the secret could not be read and was asked for by a name, not an
+   * ARN: a name Secrets Manager does not know is not shown as an ARN.
+   */
+  arn?: string;
+  /** On an entry whose secret could not be read: the id as given (`--secret`, or discovery). */
+  secretId?: string;
   name?: string;
   projectId?: string;
   environment?: string;
@@ -26,6 +33,11 @@ export interface SecretStatus {
   skipped?: string;
   /** What the next pass would do. */
   next: string;
+  /** Who rotates it: the daemon/`rotate`, or Secrets Manager (`native`). */
+  mode?: "daemon" | "native";
+  /** Secrets Manager's LastRotatedDate and NextRotationDate, when it records them. */
+  lastRotatedDate?: string;
+  nextRotationDate?: string;
   error?: { code: string; message: string };
 }
 
@@ -77,6 +89,12 @@ export async function collectStatus(
         };
         const due = dueAt(state);
         if (due !== undefined) status.nextDueAt = new Date(due).toISOString();
+        status.mode = rotationMode(state.rotation);
+        if (state.rotation?.lastRotatedDate !== undefined)
+          status.lastRotatedDate = state.rotation.lastRotatedDate.toISOString();
+        if (state.rotation?.nextRotationDate !== undefined)
+          status.nextRotationDate = state.rotation.nextRotationDate.toISOString();
+        if (status.mode === "native") status.next = "rotated by Secrets Manager; revoke and sweep only";
         if (previous !== undefined) {
           const keyId = previous.payload?.keyId;
           const live = isLive(state, keyId);
@@ -91,14 +109,16 @@ export async function collectStatus(
           status.interrupted = {
             versionId: pending.versionId,
             ...(pending.payload === undefined ? {} : { keyId: pending.payload.keyId }),
-            stagedAt: pending.createdDate.toISOString(),
+            stagedAt: pending.createdDate?.toISOString() ?? "(no value yet)",
             action: `${plan.interrupted.action}: ${plan.interrupted.why}`,
           };
         }
         return status;
       } catch (error) {
+        // Only what was typed: an unknown name is not an ARN, and must not be shown as one.
         return {
-          arn: id,
+          ...(id.startsWith("arn:") ? { arn: id } : {}),
+          secretId: id,
           next: "fails until fixed",
           error: { code: errorCode(error), message: errorMessage(error) },
         };
@@ -114,14 +134,21 @@ export function formatStatus(statuses: SecretStatus[], now: number): string {
   if (statuses.length === 0) return "No managed secrets (none tagged llamacloud-keys:managed=true).\n";
   const lines: string[] = [];
   for (const s of statuses) {
-    lines.push(`${s.name ?? s.arn}`);
-    lines.push(`  arn          ${s.arn}`);
+    lines.push(`${s.name ?? s.arn ?? s.secretId ?? "(unknown)"}`);
+    if (s.arn !== undefined) lines.push(`  arn          ${s.arn}`);
     if (s.error !== undefined) {
       lines.push(`  ERROR        [${s.error.code}] ${s.error.message.split("\n").join("\n               ")}`);
       lines.push("");
       continue;
     }
     lines.push(`  project      ${s.projectId}   environment ${s.environment}`);
+    if (s.mode !== undefined) {
+      lines.push(
+        `  mode         ${s.mode === "native" ? "native (Secrets Manager rotates it)" : "daemon"}` +
+          (s.lastRotatedDate === undefined ? "" : `   last rotated ${s.lastRotatedDate}`) +
+          (s.nextRotationDate === undefined ? "" : `   next rotation ${s.nextRotationDate}`),
+      );
+    }
     if (s.skipped !== undefined) {
       // No current key: no age, no due time, no previous key to speak of.
       lines.push(`  next pass    ${s.next}`, "");

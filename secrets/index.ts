@@ -88,6 +88,7 @@ export {
   TAG_ENVIRONMENT,
   TAG_GRACE,
   TAG_MANAGED,
+  TAG_OWNER,
   TAG_PROJECT_ID,
   TAG_ROTATE_EVERY,
   toMilliseconds,

@@ -8,6 +8,7 @@ import {
   ListSecretVersionIdsCommand,
   PutSecretValueCommand,
   RestoreSecretCommand,
+  RotateSecretCommand,
   SecretsManagerClient,
   type SecretsManagerClientConfig,
   TagResourceCommand,
@@ -94,6 +95,50 @@ export interface SecretDescription {
   currentVersionId?: string;
   pendingVersionId?: string;
   previousVersionId?: string;
+  /** Native rotation settings (DescribeSecret's rotation fields); see {@link SecretRotationInfo}. */
+  rotation?: SecretRotationInfo;
+}
+
+/**
+ * What Secrets Manager records about a secret's native rotation. Present only when the secret has
+ * a rotation Lambda or rotation enabled: a secret rotated by the rotator daemon has none.
+ */
+export interface SecretRotationInfo {
+  enabled: boolean;
+  lambdaArn?: string;
+  lastRotatedDate?: Date;
+  nextRotationDate?: Date;
+  automaticallyAfterDays?: number;
+  scheduleExpression?: string;
+  duration?: string;
+}
+
+/** The rotation fields of a DescribeSecret or ListSecrets entry, or undefined when rotation was never set. */
+export function rotationInfo(out: {
+  RotationEnabled?: boolean | undefined;
+  RotationLambdaARN?: string | undefined;
+  LastRotatedDate?: Date | undefined;
+  NextRotationDate?: Date | undefined;
+  RotationRules?:
+    | {
+        AutomaticallyAfterDays?: number | undefined;
+        ScheduleExpression?: string | undefined;
+        Duration?: string | undefined;
+      }
+    | undefined;
+}): SecretRotationInfo | undefined {
+  const lambdaArn = out.RotationLambdaARN === "" ? undefined : out.RotationLambdaARN;
+  if (out.RotationEnabled !== true && lambdaArn === undefined) return undefined;
+  const info: SecretRotationInfo = { enabled: out.RotationEnabled === true };
+  if (lambdaArn !== undefined) info.lambdaArn = lambdaArn;
+  if (out.LastRotatedDate !== undefined) info.lastRotatedDate = out.LastRotatedDate;
+  if (out.NextRotationDate !== undefined) info.nextRotationDate = out.NextRotationDate;
+  const rules = out.RotationRules;
+  if (rules?.AutomaticallyAfterDays !== undefined && rules.AutomaticallyAfterDays > 0)
+    info.automaticallyAfterDays = rules.AutomaticallyAfterDays;
+  if (rules?.ScheduleExpression !== undefined) info.scheduleExpression = rules.ScheduleExpression;
+  if (rules?.Duration !== undefined) info.duration = rules.Duration;
+  return info;
 }
 
 /** Which version to read: by staging label, or by version id (= the ClientRequestToken it was written with). */
@@ -123,6 +168,14 @@ export interface WriteVersionInput {
    * versions are immutable, so it still holds what the caller validated.
    */
   verifiedCurrentVersionId?: string;
+  /**
+   * Write with PutSecretValue alone, for a caller that has just read the labels and validated the
+   * AWSCURRENT value itself (the rotator's guard). Secrets Manager's own token check then decides:
+   * the token already used with another value throws SECRET_TOKEN_CONFLICT, the same value is a
+   * no-op (`created` is then reported true: unknowable without a read). moto, unlike AWS, rewrites a
+   * version that still carries AWSPENDING; the caller must reconcile that (see `rotator/steps.ts`).
+   */
+  checkedByCaller?: boolean;
 }
 
 export interface PromoteOptions {
@@ -133,6 +186,14 @@ export interface PromoteOptions {
    * version still holds it, and a refusal is checked against a fresh DescribeSecret as usual.
    */
   known?: SecretDescription;
+  /**
+   * With `known`: remove AWSPENDING from the version in the same round trip as the AWSCURRENT move
+   * (two calls sent together) instead of after it. The end state is the same; the moment in which
+   * the version carries both labels shrinks to nothing, which matters on moto: there a second
+   * writer's PutSecretValue under the same token replaces the version's labels while it carries
+   * AWSPENDING, dropping AWSCURRENT with them (AWS refuses such a write).
+   */
+  clearPendingTogether?: boolean;
 }
 
 export interface SecretVersionInfo {
@@ -158,6 +219,8 @@ export interface ManagedSecretSummary {
   versionIdsToStages: Record<string, string[]>;
   /** Only set when `includeScheduledForDeletion` was asked for and the secret is pending deletion. */
   deletedDate?: Date;
+  /** Native rotation settings, as in {@link SecretDescription.rotation}. */
+  rotation?: SecretRotationInfo;
 }
 
 export interface ListManagedSecretsOptions {
@@ -194,9 +257,11 @@ export interface SecretStore {
   /**
    * Moves AWSCURRENT to `versionId` (Secrets Manager moves AWSPREVIOUS to the version it left), then
    * removes AWSPENDING from `versionId` if it is there. Re-runnable: on a version that is already
-   * AWSCURRENT it only clears AWSPENDING, or does nothing. See {@link PromoteOptions.known}.
+   * AWSCURRENT it only clears AWSPENDING, or does nothing. See {@link PromoteOptions.known}. `moved` is
+   * true when this call moved AWSCURRENT, false when the version was AWSCURRENT already (or another
+   * caller moved it there meanwhile).
    */
-  promote(secretId: string, versionId: string, options?: PromoteOptions): Promise<void>;
+  promote(secretId: string, versionId: string, options?: PromoteOptions): Promise<{ moved: boolean }>;
   /** Removes `stage` from `versionId`; a no-op when it is not there. AWSCURRENT cannot be removed, only moved ({@link promote}). */
   removeStage(secretId: string, stage: string, versionId: string): Promise<void>;
   /**
@@ -229,6 +294,13 @@ export interface SecretStore {
    * are left out unless `includeScheduledForDeletion` is set: the rotator must not touch them.
    */
   listManagedSecrets(options?: ListManagedSecretsOptions): Promise<ManagedSecretSummary[]>;
+  /**
+   * RotateSecret with the secret's configured rotation function and rules (native rotation): Secrets
+   * Manager stages a new version under AWSPENDING and invokes the function. Resolves with the new
+   * version id. `lambdaArn` repeats the configured function: AWS keeps it when omitted, moto clears it
+   * (and then promotes the empty version). Optional so that other stores need not implement it.
+   */
+  requestRotation?(secretId: string, lambdaArn?: string): Promise<{ versionId?: string }>;
   /** TagResource: adds or overwrites tags. */
   tag(secretId: string, tags: Record<string, string>): Promise<void>;
   /** UntagResource: removes tags by key; absent keys are ignored. */
@@ -341,6 +413,8 @@ export function createSecretStore(options: SecretStoreOptions = {}): SecretStore
     if (current !== undefined) description.currentVersionId = current;
     if (pending !== undefined) description.pendingVersionId = pending;
     if (previous !== undefined) description.previousVersionId = previous;
+    const rotation = rotationInfo(out);
+    if (rotation !== undefined) description.rotation = rotation;
     return description;
   }
 
@@ -454,6 +528,11 @@ export function createSecretStore(options: SecretStoreOptions = {}): SecretStore
       );
     }
     const sensitive = [text, input.payload.apiKey.reveal()];
+    if (input.checkedByCaller === true) {
+      // ResourceExistsException maps to SECRET_TOKEN_CONFLICT (aws-errors.ts).
+      await put(secretId, token, text, stage, sensitive);
+      return { versionId: token, created: true };
+    }
 
     // Decide "same token, same value?" ourselves rather than trusting PutSecretValue's answer:
     // AWS ignores such a write silently (so `created` would be unknowable), and moto rewrites a
@@ -487,7 +566,12 @@ export function createSecretStore(options: SecretStoreOptions = {}): SecretStore
         );
       }
     }
-    const out = await send({ operation: "PutSecretValue", secretId, versionId: token, sensitive }, () =>
+    const out = await put(secretId, token, text, stage, sensitive);
+    return { versionId: out.VersionId ?? token, created: true };
+  }
+
+  function put(secretId: string, token: string, text: string, stage: string, sensitive: string[]) {
+    return send({ operation: "PutSecretValue", secretId, versionId: token, sensitive }, () =>
       client.send(
         new PutSecretValueCommand({
           SecretId: secretId,
@@ -497,7 +581,6 @@ export function createSecretStore(options: SecretStoreOptions = {}): SecretStore
         }),
       ),
     );
-    return { versionId: out.VersionId ?? token, created: true };
   }
 
   function conflict(secretId: string, arn: string, token: string): SecretTokenConflictError {
@@ -532,7 +615,12 @@ export function createSecretStore(options: SecretStoreOptions = {}): SecretStore
     );
   }
 
-  async function promote(secretId: string, versionId: string, options: PromoteOptions = {}): Promise<void> {
+  async function promote(
+    secretId: string,
+    versionId: string,
+    options: PromoteOptions = {},
+  ): Promise<{ moved: boolean }> {
+    let moved = false;
     const known = options.known;
     let description = known ?? (await describeLive(secretId, "UpdateSecretVersionStage"));
     if (known?.deletedDate !== undefined) {
@@ -547,10 +635,23 @@ export function createSecretStore(options: SecretStoreOptions = {}): SecretStore
         { secretId, versionId },
       );
     }
+    let clearing: Promise<unknown> | undefined;
+    if (
+      options.clearPendingTogether === true &&
+      known !== undefined &&
+      description.currentVersionId !== versionId &&
+      description.versionIdsToStages[versionId]?.includes(AWSPENDING)
+    ) {
+      clearing = removeLabel(secretId, AWSPENDING, versionId).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+    }
     if (description.currentVersionId !== versionId) {
       try {
         const from = description.currentVersionId;
         await moveStage(secretId, AWSCURRENT, { to: versionId, ...(from === undefined ? {} : { from }) });
+        moved = true;
       } catch (error) {
         // Another promoter may have moved AWSCURRENT between our describe and our move; if it moved
         // it where we wanted, the step is done.
@@ -561,9 +662,13 @@ export function createSecretStore(options: SecretStoreOptions = {}): SecretStore
       // there, and removeLabel checks a refusal against a fresh one.
       if (known === undefined) description = await describe(secretId);
     }
-    if (description.versionIdsToStages[versionId]?.includes(AWSPENDING)) {
+    if (clearing !== undefined) {
+      const failed = await clearing;
+      if (failed !== undefined) throw failed;
+    } else if (description.versionIdsToStages[versionId]?.includes(AWSPENDING)) {
       await removeLabel(secretId, AWSPENDING, versionId);
     }
+    return { moved };
   }
 
   async function removeLabel(secretId: string, stage: string, versionId: string): Promise<void> {
@@ -728,11 +833,25 @@ export function createSecretStore(options: SecretStoreOptions = {}): SecretStore
           ),
         };
         if (entry.DeletedDate !== undefined) summary.deletedDate = entry.DeletedDate;
+        const rotation = rotationInfo(entry);
+        if (rotation !== undefined) summary.rotation = rotation;
         secrets.push(summary);
       }
       nextToken = out.NextToken === "" ? undefined : out.NextToken;
     } while (nextToken !== undefined);
     return secrets;
+  }
+
+  async function requestRotation(secretId: string, lambdaArn?: string): Promise<{ versionId?: string }> {
+    const out = await send({ operation: "RotateSecret", secretId }, () =>
+      client.send(
+        new RotateSecretCommand({
+          SecretId: secretId,
+          ...(lambdaArn === undefined ? {} : { RotationLambdaARN: lambdaArn }),
+        }),
+      ),
+    );
+    return out.VersionId === undefined ? {} : { versionId: out.VersionId };
   }
 
   async function tag(secretId: string, tags: Record<string, string>): Promise<void> {
@@ -768,6 +887,7 @@ export function createSecretStore(options: SecretStoreOptions = {}): SecretStore
     deleteSecret,
     restoreSecret,
     listManagedSecrets,
+    requestRotation,
     tag,
     untag,
     readTags,

@@ -10,6 +10,12 @@ export const TAG_PROJECT_ID = "llamacloud-keys:project-id";
 export const TAG_ENVIRONMENT = "llamacloud-keys:environment";
 export const TAG_ROTATE_EVERY = "llamacloud-keys:rotate-every";
 export const TAG_GRACE = "llamacloud-keys:grace";
+/**
+ * Set by the Pulumi provider: a digest of the `ApiKey` resource (stack, project, resource name) and
+ * its secret, so a create retried after a killed `pulumi up` recognises the secret its earlier
+ * attempt made. Not part of the rotator's inventory; it ignores it.
+ */
+export const TAG_OWNER = "llamacloud-keys:owner";
 
 /** Every tag key this package owns. */
 export const MANAGEMENT_TAG_KEYS = [

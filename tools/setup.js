@@ -11,6 +11,8 @@ const path = require("node:path");
 
 const root = path.resolve(__dirname, "..");
 const pulumiVersion = "v3.276.0";
+// The AWS Lambda Runtime Interface Emulator's Go module version (tools/lambda-rie/go.mod pins it).
+const rieVersion = "v0.0.0-20261030222936-bef5c4ba774d";
 const motoRequirements = path.join(root, "tools", "moto", "requirements.txt");
 const venv = path.join(root, ".venv");
 const toolsFile = path.join(root, ".tools.json");
@@ -22,11 +24,14 @@ Installs, in order:
   2. moto's server (${fs.readFileSync(motoRequirements, "utf8").trim()}) into ${venv}
   3. the Pulumi CLI ${pulumiVersion} and its Node language host: \`pulumi\` from PATH when its version
      fits, otherwise built from Go modules (tools/pulumi-cli/) into a cache outside the repo
-  4. the TypeScript build (dist/)
+  4. the AWS Lambda Runtime Interface Emulator (tools/lambda-rie/, Go module ${rieVersion}),
+     built into the same cache, and a check that aws-lambda-ric's native addon was built
+     (package.json allowScripts approves its install scripts), for the native-rotation engine
+  5. the TypeScript build (dist/)
 and records where the tools are in .tools.json for the tests.
 
 Environment:
-  LLAMACLOUD_KEYS_CACHE   cache directory for the Pulumi build (default: $XDG_CACHE_HOME or ~/.cache, + /llamacloud-keys)
+  LLAMACLOUD_KEYS_CACHE   cache directory for the Pulumi and emulator builds (default: $XDG_CACHE_HOME or ~/.cache, + /llamacloud-keys)
 `;
 
 class SetupError extends Error {}
@@ -46,10 +51,22 @@ function main(argv) {
     if (!argv.includes("--skip-npm")) step("npm packages", installNpmPackages);
     const moto = step("moto's server", installMoto);
     const pulumi = step(`Pulumi CLI ${pulumiVersion}`, installPulumi);
+    const lambda = step("Lambda runtime emulator and runtime client", installLambdaRuntime);
     step("TypeScript build", () => run("npx", ["tsc", "-p", "tsconfig.json"], { cwd: root }));
     fs.writeFileSync(
       toolsFile,
-      `${JSON.stringify({ pulumiBinDir: pulumi.binDir, pulumiVersion, motoServer: moto.server, motoVersion: moto.version }, null, 2)}\n`,
+      `${JSON.stringify(
+        {
+          pulumiBinDir: pulumi.binDir,
+          pulumiVersion,
+          motoServer: moto.server,
+          motoVersion: moto.version,
+          lambdaRie: lambda.rie,
+          lambdaRic: lambda.ric,
+        },
+        null,
+        2,
+      )}\n`,
     );
     log(
       `setup: done in ${seconds(Date.now() - started)}; tools recorded in ${path.relative(root, toolsFile)}`,
@@ -142,10 +159,7 @@ function installPulumi() {
   const recipeHash = sha256(
     modules.map((m) => fs.readFileSync(path.join(recipe, m, "go.sum"))).join("\n"),
   ).slice(0, 12);
-  const cacheRoot =
-    process.env.LLAMACLOUD_KEYS_CACHE ||
-    path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), ".cache"), "llamacloud-keys");
-  const binDir = path.join(cacheRoot, "pulumi", `${pulumiVersion}-${recipeHash}`, "bin");
+  const binDir = path.join(cacheRoot(), "pulumi", `${pulumiVersion}-${recipeHash}`, "bin");
   const cli = path.join(binDir, "pulumi");
   const host = path.join(binDir, "pulumi-language-nodejs");
   if (fs.existsSync(cli) && fs.existsSync(host)) {
@@ -205,6 +219,66 @@ function installPulumi() {
   if (built !== pulumiVersion)
     throw new SetupError(`the built pulumi reports ${built || "nothing"}, expected ${pulumiVersion}`);
   return { binDir: withShim(binDir, shim), source: "built from Go modules" };
+}
+
+function cacheRoot() {
+  return (
+    process.env.LLAMACLOUD_KEYS_CACHE ||
+    path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), ".cache"), "llamacloud-keys")
+  );
+}
+
+/**
+ * The local native-rotation engine (tools/moto/native_engine.py) runs the packaged rotation function
+ * under the AWS Lambda Runtime Interface Emulator with the official Node runtime interface client.
+ * The emulator is a Go module, built once into the cache (keyed by version and recipe, like the
+ * Pulumi CLI); the client is the devDependency aws-lambda-ric, whose install scripts build a native
+ * addon: npm 11 runs them only because package.json's allowScripts approves them.
+ */
+function installLambdaRuntime() {
+  const ric = path.join(root, "node_modules", "aws-lambda-ric", "index.mjs");
+  const addon = path.join(root, "node_modules", "aws-lambda-ric", "rapid-client.node");
+  if (!fs.existsSync(ric))
+    throw new SetupError(`${ric} is missing: run \`npm ci\` (setup without --skip-npm)`);
+  if (!fs.existsSync(addon)) {
+    throw new SetupError(
+      `aws-lambda-ric's native addon (${addon}) was not built: its install scripts did not run.\n` +
+        "  They need cmake, make and g++ (apt-get install cmake g++ make) and npm's approval, which package.json's\n" +
+        "  allowScripts gives; then run `npm rebuild aws-lambda-ric` (or `npm run setup` again).",
+    );
+  }
+  const recipe = path.join(root, "tools", "lambda-rie");
+  const recipeHash = sha256(fs.readFileSync(path.join(recipe, "go.sum"))).slice(0, 12);
+  const binDir = path.join(cacheRoot(), "lambda-rie", `${rieVersion}-${recipeHash}`);
+  const rie = path.join(binDir, "aws-lambda-rie");
+  if (fs.existsSync(rie)) {
+    log(`setup:   cached emulator found in ${binDir}`);
+    return { rie, ric };
+  }
+  const go = findOnPath("go");
+  if (!go) {
+    throw new SetupError(
+      "the AWS Lambda Runtime Interface Emulator is built from its Go module and Go is not on PATH.\n" +
+        "  Install Go 1.26+ (https://go.dev/doc/install) and rerun `npm run setup`.",
+    );
+  }
+  fs.mkdirSync(binDir, { recursive: true });
+  log("setup:   building aws-lambda-rie from its Go module (first time: under a minute)");
+  run(
+    go,
+    [
+      "build",
+      "-trimpath",
+      "-ldflags",
+      "-s -w",
+      "-o",
+      `${rie}.partial`,
+      "github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie",
+    ],
+    { cwd: recipe, env: { ...process.env, GOFLAGS: "-mod=mod", CGO_ENABLED: "0" } },
+  );
+  fs.renameSync(`${rie}.partial`, rie);
+  return { rie, ric };
 }
 
 /**

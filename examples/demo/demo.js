@@ -21,6 +21,8 @@ while the app keeps calling, pulumi refresh and destroy. Needs \`npm run setup\`
 
   --keep        leave the temporary Pulumi project and backend for inspection (its path is printed)
   --quiet       step headings and results only, not the output of pulumi, the rotator and the app
+  --native      instead: one native rotation (Secrets Manager's RotateSecret invoking the packaged
+                rotation function under the Lambda Runtime Interface Emulator), then status and rotate
   --wait-grace  wait for the rotator's real revocation time of the old key (about 6 minutes: the 60 s
                 grace counts from the end of its 5-minute staging window) instead of running the
                 revocation pass with the rotator's clock moved to that time
@@ -420,6 +422,7 @@ async function main() {
         keep: { type: "boolean" },
         quiet: { type: "boolean" },
         "wait-grace": { type: "boolean" },
+        native: { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
     }));
@@ -433,6 +436,14 @@ async function main() {
     return 0;
   }
   quiet = values.quiet === true;
+  if (values.native === true) {
+    return require("./native").runNativeDemo({
+      quiet,
+      ...(process.env.LLAMACLOUD_KEYS_TOOLS_FILE
+        ? { toolsFile: process.env.LLAMACLOUD_KEYS_TOOLS_FILE }
+        : {}),
+    });
+  }
   ctx.keep = values.keep === true;
   ctx.waitGrace = values["wait-grace"] === true;
   const pairs = PROJECTS.flatMap((p) => ENVIRONMENTS.map((e) => `${p}/${e}`));

@@ -40,9 +40,19 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-test("the benchmark files are the ones issue #17 asks for", () => {
+test("the benchmark files are the ones issues #9, #17 and the native driver ask for", () => {
   expect([...declared].sort()).toEqual(
-    ["emulator", "payload", "pulumi", "reader", "reader-peers", "rotation", "scale", "startup"].sort(),
+    [
+      "emulator",
+      "native",
+      "payload",
+      "pulumi",
+      "reader",
+      "reader-peers",
+      "rotation",
+      "scale",
+      "startup",
+    ].sort(),
   );
 });
 

@@ -88,36 +88,36 @@ describe("check", () => {
     expect(result.failures).toMatchInlineSnapshot(`
       [
         {
-          "property": "projectId",
-          "reason": ""projectId" must be the LlamaCloud project id (a UUID)",
+          "property": "",
+          "reason": ""projectId" must be the LlamaCloud project id (a UUID); given "not-a-uuid"",
         },
         {
-          "property": "environment",
-          "reason": ""environment" must be a short lowercase label: a letter, then up to 31 letters, digits or dashes, e.g. prod",
+          "property": "",
+          "reason": ""environment" must be a short lowercase label: a letter, then up to 31 letters, digits or dashes, e.g. prod; given "Prod"",
         },
         {
-          "property": "name",
-          "reason": ""name" must be 1-100 letters, digits, dots, underscores or dashes (no slashes), e.g. checkout-api",
+          "property": "",
+          "reason": ""name" must be 1-100 letters, digits, dots, underscores or dashes (no slashes), e.g. checkout-api; given "has/slash"",
         },
         {
-          "property": "tags.llamacloud-keys:managed",
-          "reason": ""tags" must not use the reserved prefixes llamacloud-keys: (set "rotation" instead) or aws:",
+          "property": "",
+          "reason": ""tags" must not use the reserved prefixes llamacloud-keys: (set "rotation" instead) or aws:; given the key "llamacloud-keys:managed"",
         },
         {
-          "property": "recoveryWindowInDays",
-          "reason": ""recoveryWindowInDays" must be 0 (delete without recovery) or 7 to 30",
+          "property": "",
+          "reason": ""recoveryWindowInDays" must be 0 (delete without recovery) or 7 to 30; given 3",
         },
         {
-          "property": "rotation.every",
-          "reason": ""rotation.every" must be a whole number and one unit (d, h, m, s), e.g. 30d, 12h, 90m or 45s",
+          "property": "",
+          "reason": ""rotation.every" must be a whole number and one unit (d, h, m, s), e.g. 30d, 12h, 90m or 45s; given "30 days"",
         },
         {
-          "property": "region",
-          "reason": ""region" must be "us" or "eu" (the public LlamaCloud deployments)",
+          "property": "",
+          "reason": ""region" must be "us" or "eu" (the public LlamaCloud deployments); given "ap"",
         },
         {
-          "property": "projectID",
-          "reason": "unknown property "projectID": check the spelling against ApiKeyArgs",
+          "property": "",
+          "reason": "unknown property "projectID": check the spelling against ApiKeyArgs; given "typo"",
         },
       ]
     `);
@@ -134,7 +134,7 @@ describe("check", () => {
       }),
     ).toMatchInlineSnapshot(`
       [
-        ""rotation": unknown property "": check the spelling against ApiKeyArgs",
+        ""rotation": unknown property "": check the spelling against ApiKeyArgs; given 1",
       ]
     `);
     // 3,000 emoji are 6,000 UTF-16 units; LlamaCloud (pydantic) counts 3,000 characters.
@@ -147,7 +147,7 @@ describe("check", () => {
       ((await provider.check({}, news)).failures ?? []).map((f) => f.reason);
     expect(await reasons({ environment: "prod" })).toMatchInlineSnapshot(`
       [
-        "exactly one of "projectId" and "projectName" must be set",
+        "exactly one of "projectId" and "projectName" must be set; neither is set",
       ]
     `);
     expect(
@@ -160,15 +160,15 @@ describe("check", () => {
       }),
     ).toMatchInlineSnapshot(`
       [
-        ""kmsKeyId" configures a secret the provider creates; it cannot be combined with "secretId" (an existing secret)",
-        ""grace" must be at least 60s: LlamaCloud revocation can take up to a minute",
+        ""kmsKeyId" configures a secret the provider creates; it cannot be combined with "secretId" (an existing secret); given "alias/x"",
+        ""rotation.grace" must be a duration of at least 60s, e.g. 2h: LlamaCloud revocation can take up to a minute; given "30s"",
       ]
     `);
     expect(
       await reasons({ projectName: "search", environment: "prod", rotation: { every: "1h", grace: "2h" } }),
     ).toMatchInlineSnapshot(`
       [
-        ""every" must be longer than "grace" (2h): the previous key must be revoked before the next rotation",
+        ""rotation.every" must be longer than "rotation.grace" (2h), e.g. 30d: the previous key must be revoked before the next rotation; given "1h"",
       ]
     `);
   });

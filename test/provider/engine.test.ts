@@ -12,7 +12,7 @@ import { createPulumiWorkspace, type PulumiWorkspace } from "../harness/pulumi";
 import { repoRoot } from "../harness/tools";
 import { adminClient, leakedSecrets, projectIdOf, storeFor } from "./fixtures";
 
-// The real engine: the Pulumi CLI v3.248.0 with its Node language host, a local file backend, the
+// The real engine: the Pulumi CLI v3.276.0 with its Node language host, a local file backend, the
 // compiled root program and examples/minimal, against the LlamaCloud emulator and moto. Each step
 // checks both LlamaCloud (keys live or revoked) and Secrets Manager (payloads), and every line the
 // CLI printed, plus the exported state, is scanned for every key the emulator ever issued.

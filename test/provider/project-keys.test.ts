@@ -151,6 +151,7 @@ test("the rotator policy covers every secret, ListSecrets (unscoped by AWS), and
         "secretsmanager:GetSecretValue",
         "secretsmanager:ListSecretVersionIds",
         "secretsmanager:PutSecretValue",
+        "secretsmanager:RotateSecret",
         "secretsmanager:UpdateSecretVersionStage",
       ],
     ],

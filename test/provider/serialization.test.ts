@@ -134,10 +134,11 @@ describe("the SDK's provider server, driven over gRPC like the engine", () => {
     bad.setOlds(struct({}));
     bad.setNews(struct({ ...news, environment: "PROD" }));
     const badResult = await call<Any>("check", bad);
+    // No property: the engine would print its own `property … value … has a problem` beside the reason.
     expect(badResult.getFailuresList().map((f: Any) => [f.getProperty(), f.getReason()])).toEqual([
       [
-        "environment",
-        '"environment" must be a short lowercase label: a letter, then up to 31 letters, digits or dashes, e.g. prod',
+        "",
+        '"environment" must be a short lowercase label: a letter, then up to 31 letters, digits or dashes, e.g. prod; given "PROD"',
       ],
     ]);
 

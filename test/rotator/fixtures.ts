@@ -8,7 +8,7 @@ import { type EmulatorHandle, startEmulator } from "../../llamacloud/emulator";
 import { DEFAULT_KEY_PREFIX, keyName, parseKeyName } from "../../llamacloud/key-name";
 import type { RotatorConfig } from "../../rotator/config";
 import { RotatorEmitter, type RotatorEventName, type RotatorEvents } from "../../rotator/events";
-import type { RotationContext } from "../../rotator/state";
+import type { RotatorServices } from "../../rotator/services";
 import { redacted } from "../../secrets/redacted";
 import { createSecretStore, type SecretStore } from "../../secrets/store";
 import { managementTags } from "../../secrets/tags";
@@ -87,8 +87,8 @@ export function fastClient(
 /** A rotation context on the world (events collected for assertions). */
 export function rotationContext(
   world: World,
-  overrides: Partial<RotationContext> = {},
-): RotationContext & {
+  overrides: Partial<RotatorServices> = {},
+): RotatorServices & {
   log: { event: RotatorEventName; payload: unknown }[];
 } {
   const events = new RotatorEmitter();
@@ -131,6 +131,8 @@ export interface ManagedSecretOptions {
   project?: "default" | "search";
   /** The `ApiKey`'s `name`: the prefix of its keys' names (default `llamacloud-keys`). */
   keyPrefix?: string;
+  /** The payload's `baseUrl` (default: the emulator's URL), e.g. a counting proxy in front of it. */
+  baseUrl?: string;
 }
 
 /**
@@ -180,7 +182,7 @@ export async function createManagedSecret(
       projectId,
       organizationId: world.emulator.organizationId,
       environment,
-      baseUrl: world.emulator.url,
+      baseUrl: options.baseUrl ?? world.emulator.url,
       createdAt: new Date().toISOString(),
     },
   });
@@ -262,7 +264,6 @@ export function childEnv(world: World, extra: Record<string, string> = {}): Node
     AWS_ENDPOINT_URL_SECRETS_MANAGER: world.motoEndpoint,
     AWS_ACCESS_KEY_ID: motoCredentials.accessKeyId,
     AWS_SECRET_ACCESS_KEY: motoCredentials.secretAccessKey,
-    // The AWS SDK warns about Node 20 on stderr; the logs we parse are JSON lines, so it is harmless.
     ...extra,
   };
 }

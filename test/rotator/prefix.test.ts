@@ -1,9 +1,10 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_KEY_PREFIX, keyName, parseKeyName } from "../../llamacloud/key-name";
+import { secretKeyPrefixes } from "../../llamacloud/key-ownership";
 import type { ApiKeyInfo } from "../../llamacloud/schemas";
 import { processSecret } from "../../rotator/rotation";
-import { STAGING_WINDOW_MS, secretKeyPrefixes } from "../../rotator/state";
+import { STAGING_WINDOW_MS } from "../../rotator/services";
 import type { SecretPayload } from "../../secrets/payload";
 import { redacted } from "../../secrets/redacted";
 import {

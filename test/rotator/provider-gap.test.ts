@@ -4,7 +4,8 @@ import { keyName } from "../../llamacloud/key-name";
 import { formatResults } from "../../rotator/report";
 import { processSecret } from "../../rotator/rotation";
 import { runOnce } from "../../rotator/run-once";
-import { NO_KEY_YET, STAGING_WINDOW_MS } from "../../rotator/state";
+import { STAGING_WINDOW_MS } from "../../rotator/services";
+import { NO_KEY_YET } from "../../rotator/state";
 import { collectStatus, formatStatus } from "../../rotator/status";
 import { loadProvider, type ProviderUnderTest, stackConfig, useMoto } from "../provider/fixtures";
 import {

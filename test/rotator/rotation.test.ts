@@ -1,9 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { processSecret } from "../../rotator/rotation";
-import { newKeyTemplate, STAGING_WINDOW_MS } from "../../rotator/state";
-import { createSecretStore } from "../../secrets/store";
+import { STAGING_WINDOW_MS } from "../../rotator/services";
 import { TAG_GRACE } from "../../secrets/tags";
-import { motoCredentials } from "../harness/moto";
 import {
   createManagedSecret,
   eventsOf,
@@ -74,57 +72,6 @@ describe("a rotation against the emulator and moto", () => {
     expect(warnings.map((w) => w.secretArn)).toEqual([short.arn]);
     expect(warnings[0]?.message).toContain("grace 90s is shorter than the key reader's default TTL (5m)");
     expect(warnings[0]?.message).toContain("at least 6m");
-  });
-
-  it("a rotation reads each label set and payload once: 10 Secrets Manager calls, the re-checks before staging, promoting and revoking still fresh", async () => {
-    const secret = await createManagedSecret(world, { rotateEvery: "1h", grace: "60s" });
-    const calls: string[] = [];
-    const store = createSecretStore({
-      endpoint: world.motoEndpoint,
-      credentials: motoCredentials,
-      region: world.region,
-      maxAttempts: 1,
-      onCall: (call) => calls.push(call.operation),
-    });
-    try {
-      const rotated = await processSecret(
-        rotationContext(world, { store, now: () => Date.now() + 2 * HOUR }),
-        secret.arn,
-      );
-      expect(rotated).toMatchObject({ ok: true, rotated: true });
-      // Guard: DescribeSecret, AWSCURRENT's value, the version list. createSecret: a fresh label
-      // check (no other rotation staged?), the write's own (token taken?), then the write.
-      // testSecret: the staged value, read back. finishSecret: a fresh label check (still
-      // AWSPENDING?), then the two label moves.
-      expect(calls).toEqual([
-        "DescribeSecret",
-        "GetSecretValue",
-        "ListSecretVersionIds",
-        "DescribeSecret",
-        "DescribeSecret",
-        "PutSecretValue",
-        "GetSecretValue",
-        "DescribeSecret",
-        "UpdateSecretVersionStage",
-        "UpdateSecretVersionStage",
-      ]);
-
-      // Past grace, the revocation still asks Secrets Manager who holds what right before revoking.
-      calls.length = 0;
-      const revoked = await processSecret(
-        // Half an hour on: past the staging window and the 60 s grace, not yet due again.
-        rotationContext(world, { store, now: () => Date.now() + HOUR / 2 }),
-        secret.arn,
-      );
-      expect(revoked).toMatchObject({ ok: true, rotated: false });
-      expect(revoked.actions).toEqual([
-        expect.stringMatching(/^revoked key .* \(grace-passed\)$/),
-        expect.stringMatching(/^no rotation: not due until /),
-      ]);
-      expect(calls.filter((op) => op === "DescribeSecret")).toHaveLength(2);
-    } finally {
-      store.close();
-    }
   });
 
   it("a pending key that fails its test is revoked and AWSPENDING cleared; AWSCURRENT is untouched (invariant 2)", async () => {
@@ -333,10 +280,10 @@ describe("a rotation against the emulator and moto", () => {
     // Stage a key and stop before the test, as a crash would.
     const { readSecretState } = await import("../../rotator/state");
     const { createSecret } = await import("../../rotator/steps");
-    const { nextToken } = await import("../../rotator/state");
+    const { nextToken } = await import("../../rotator/plan");
     const state = await readSecretState(ctx, secret.arn);
     const { token } = nextToken(state);
-    const staged = await createSecret(ctx, { policy: state.policy, token }, newKeyTemplate(state));
+    const staged = await createSecret(ctx, { secretId: secret.arn, token });
     // Ten minutes later on the wall clock: too old to promote. (The clock returns to real time
     // once it is abandoned, so the fresh attempt is staged and promoted "at once".)
     const wall = { offsetMs: 10 * 60_000 };

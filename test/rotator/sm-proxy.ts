@@ -4,7 +4,10 @@ import type { AddressInfo } from "node:net";
 /**
  * A loopback proxy in front of moto that fails or holds Secrets Manager calls on cue, matched on the
  * `X-Amz-Target` header (`secretsmanager.PutSecretValue`) and optionally the secret named in the
- * body. Real HTTP, real AWS SDK on the other side (STYLE.md §8): nothing is mocked.
+ * body. Real HTTP, real AWS SDK on the other side (STYLE.md §8): nothing is mocked. It also counts:
+ * every call is recorded with when it arrived and when it was answered, so a test can tell how many
+ * calls a rotation makes and how many of them had to wait for another ({@link sequentialRoundTrips}).
+ * In front of any other HTTP server (the LlamaCloud emulator) a call is named `METHOD /path`.
  */
 
 export interface ProxyRule {
@@ -12,6 +15,8 @@ export interface ProxyRule {
   operation: string;
   /** Only requests whose SecretId contains this string. */
   secret?: string;
+  /** Only while this says so (checked when each request arrives), e.g. while a given step runs. */
+  when?: () => boolean;
   /** Let this many matching requests through before the rule applies. */
   skip?: number;
   /** How many matching requests the rule hits ("always" until cleared). */
@@ -25,6 +30,14 @@ export interface ProxyRule {
 export interface HeldCall {
   operation: string;
   secretId?: string;
+  /** When the proxy had the whole request, and when it had answered (performance.now()). */
+  startMs?: number;
+  endMs?: number;
+}
+
+export interface SmProxyOptions {
+  /** Delay before each request is forwarded: widens every call, so calls made together overlap. */
+  latencyMs?: number;
 }
 
 export interface SmProxy {
@@ -46,14 +59,30 @@ interface Armed {
   hits: number;
 }
 
-export async function startSmProxy(target: string): Promise<SmProxy> {
+export async function startSmProxy(target: string, options: SmProxyOptions = {}): Promise<SmProxy> {
   const upstream = new URL(target);
   let rules: Armed[] = [];
   const calls: HeldCall[] = [];
   const parked: { call: HeldCall; release: () => Promise<void> }[] = [];
   let heldWaiters: ((call: HeldCall) => void)[] = [];
 
-  function forward(req: IncomingMessage, body: Buffer, res: ServerResponse | undefined): Promise<void> {
+  function forward(
+    req: IncomingMessage,
+    body: Buffer,
+    res: ServerResponse | undefined,
+    call?: HeldCall,
+  ): Promise<void> {
+    const latency = options.latencyMs ?? 0;
+    const delayed = latency > 0 ? new Promise((r) => setTimeout(r, latency)) : Promise.resolve();
+    return delayed.then(() => forwardNow(req, body, res, call));
+  }
+
+  function forwardNow(
+    req: IncomingMessage,
+    body: Buffer,
+    res: ServerResponse | undefined,
+    call?: HeldCall,
+  ): Promise<void> {
     return new Promise((resolve) => {
       const headers = { ...req.headers, host: upstream.host };
       const out = request(
@@ -66,6 +95,7 @@ export async function startSmProxy(target: string): Promise<SmProxy> {
               res.writeHead(answer.statusCode ?? 502, answer.headers);
               res.end(Buffer.concat(chunks));
             }
+            if (call !== undefined) call.endMs = performance.now();
             resolve();
           });
         },
@@ -84,28 +114,36 @@ export async function startSmProxy(target: string): Promise<SmProxy> {
     req.on("end", () => {
       const body = Buffer.concat(chunks);
       const targetHeader = String(req.headers["x-amz-target"] ?? "");
-      const operation = targetHeader.split(".").pop() ?? "";
+      const operation =
+        targetHeader === ""
+          ? `${req.method} ${(req.url ?? "").split("?")[0]}`
+          : (targetHeader.split(".").pop() ?? "");
       let secretId: string | undefined;
       try {
         secretId = (JSON.parse(body.toString("utf8")) as { SecretId?: string }).SecretId;
       } catch {
         secretId = undefined;
       }
-      const call: HeldCall = { operation, ...(secretId === undefined ? {} : { secretId }) };
+      const call: HeldCall = {
+        operation,
+        ...(secretId === undefined ? {} : { secretId }),
+        startMs: performance.now(),
+      };
       calls.push(call);
       const armed = rules.find(
         (a) =>
           a.rule.operation === operation &&
           (a.rule.secret === undefined || (secretId ?? "").includes(a.rule.secret)) &&
+          (a.rule.when === undefined || a.rule.when()) &&
           (a.rule.times === "always" || a.hits < (a.rule.times ?? 1)),
       );
       if (armed !== undefined && armed.skipped < (armed.rule.skip ?? 0)) {
         armed.skipped += 1;
-        void forward(req, body, res);
+        void forward(req, body, res, call);
         return;
       }
       if (armed === undefined) {
-        void forward(req, body, res);
+        void forward(req, body, res, call);
         return;
       }
       armed.hits += 1;
@@ -165,4 +203,27 @@ export async function startSmProxy(target: string): Promise<SmProxy> {
       });
     },
   };
+}
+
+/**
+ * The number of round trips that had to follow one another: the longest chain of calls in which each
+ * call arrived after the one before it was answered. Calls made together (overlapping) count once.
+ */
+export function sequentialRoundTrips(calls: readonly HeldCall[]): number {
+  const timed = calls
+    .filter(
+      (c): c is HeldCall & { startMs: number; endMs: number } =>
+        c.startMs !== undefined && c.endMs !== undefined,
+    )
+    .sort((a, b) => a.startMs - b.startMs);
+  const depth: number[] = [];
+  for (const [j, call] of timed.entries()) {
+    let before = 0;
+    for (let i = 0; i < j; i++) {
+      const earlier = timed[i] as (typeof timed)[number];
+      if (earlier.endMs <= call.startMs) before = Math.max(before, depth[i] ?? 0);
+    }
+    depth.push(before + 1);
+  }
+  return Math.max(0, ...depth);
 }

@@ -148,7 +148,7 @@ describe("each principal's policy allows exactly what the store sends for it", (
       ...actions(JSON.parse(readerPolicy(["arn"]))),
     ]);
     expect(sorted(imported).filter((action) => !granted.has(action))).toEqual([]);
-    // ListSecretVersionIds, ListSecrets and UpdateSecretVersionStage are the rotator's alone.
+    // ListSecretVersionIds and ListSecrets are the rotator's alone.
     expect(imported.size).toBeGreaterThanOrEqual(10);
   });
 

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseKeyName } from "../../llamacloud/key-name";
 import { RotatorEmitter, type RotatorEvents } from "../../rotator/events";
 import { type RunOnceResult, runOnce } from "../../rotator/run-once";
-import { GRACE_FLOOR_MS, STAGING_WINDOW_MS } from "../../rotator/state";
+import { GRACE_FLOOR_MS, STAGING_WINDOW_MS } from "../../rotator/services";
 import { TAG_GRACE } from "../../secrets/tags";
 import {
   createManagedSecret,

@@ -137,8 +137,6 @@ async function runOne(name, { quick, motoEndpoint }) {
     env: {
       ...process.env,
       ...(motoEndpoint === undefined ? {} : { BENCH_MOTO_ENDPOINT: motoEndpoint }),
-      // The AWS SDK warns about Node 20 on every process start; it is not a benchmark finding.
-      NODE_NO_WARNINGS: "1",
     },
   });
   let stdout = "";

@@ -66,8 +66,10 @@ async function run(command, args, options) {
 
 /**
  * SIGTERM to the whole group, then SIGKILL if it is still there after `graceMs`. The Pulumi CLI puts
- * its language host and provider servers in groups of their own and stops them itself on SIGTERM;
- * if it has to be killed, they would be orphaned, so the tree is noted first and its groups killed.
+ * its language host and provider servers in groups of their own. It stops its providers on SIGTERM
+ * but not always its language host (v3.276.0 left `pulumi-language-nodejs` running, orphaned, after
+ * a SIGTERM during `up`), and if the CLI has to be killed everything it started would be orphaned:
+ * so the tree's groups are noted first and all of them killed once the CLI has exited.
  */
 async function stopGroup(handle, graceMs = 3000) {
   if (!live.has(handle)) return;
@@ -79,8 +81,8 @@ async function stopGroup(handle, graceMs = 3000) {
   }, graceMs);
   await handle.exited.catch(() => undefined);
   clearTimeout(timer);
-  // The leader is gone; anything it started and left behind in its group goes too.
-  signalGroup(handle.pid, "SIGKILL");
+  // The leader is gone; anything it started and left behind, in its group or its plugins', goes too.
+  for (const group of groups) signalGroup(group, "SIGKILL");
 }
 
 /** Pids below `pid` (Linux /proc; elsewhere none, and the process group has to do). */

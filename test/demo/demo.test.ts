@@ -94,6 +94,34 @@ function processesUnder(dir: string): string[] {
   return found;
 }
 
+/** The descendants of the processes listed by `processesUnder` (Linux /proc), as `pid cmdline`. */
+function descendantsOf(processes: string[]): string[] {
+  const children = new Map<string, string[]>();
+  for (const pid of readdirSync("/proc").filter((name) => /^\d+$/.test(name))) {
+    try {
+      // The parent pid is the 2nd field after the parenthesised command name.
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const ppid = stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]!;
+      children.set(ppid, [...(children.get(ppid) ?? []), pid]);
+    } catch {
+      // exited meanwhile
+    }
+  }
+  const found: string[] = [];
+  const queue = processes.map((line) => line.split(" ")[0]!);
+  while (queue.length > 0) {
+    for (const child of children.get(queue.shift()!) ?? []) {
+      try {
+        found.push(`${child} ${readFileSync(`/proc/${child}/cmdline`, "utf8").replaceAll("\0", " ")}`);
+      } catch {
+        // exited meanwhile
+      }
+      queue.push(child);
+    }
+  }
+  return found;
+}
+
 const env = (extra: Record<string, string>) => ({ ...process.env, NO_COLOR: "1", ...extra });
 
 describe("npm run demo", () => {
@@ -232,12 +260,32 @@ describe("npm run demo", () => {
           throw new Error(`the demo exited (${code}) before pulumi up:\n${output}`);
         }),
       ]);
-      // Let pulumi up start its language host and provider: the part most likely to be left behind.
-      await new Promise((resolve) => setTimeout(resolve, 3000));
-      expect(processesUnder(dir).length, output).toBeGreaterThan(0); // the check below is not vacuous
+      // Interrupt once pulumi up has started its language host (the part most likely to be left
+      // behind), polled rather than slept for: on a fast machine the whole `pulumi up` takes about
+      // 3 s, so a fixed sleep can land after it (seen in CI). The language host runs elsewhere, so
+      // it is found as a descendant of the CLI running in the project.
+      const deadline = Date.now() + 30_000;
+      while (!descendantsOf(processesUnder(dir)).some((line) => line.includes("pulumi-language-nodejs"))) {
+        if (Date.now() > deadline || output.includes("step 2 done")) {
+          throw new Error(`pulumi up's language host never appeared before step 2 ended:\n${output}`);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      const running = [...processesUnder(dir), ...descendantsOf(processesUnder(dir))];
       // Only the demo itself, as a terminal's Ctrl-C reaches it (its children are in their own groups).
       child.kill("SIGINT");
       expect(await exited, output).toBe(130);
+      // The CLI, its language host and the program it runs are all gone (a pid reused since then
+      // would have another command line).
+      const alive = (line: string) => {
+        const [pid, ...cmdline] = line.split(" ");
+        try {
+          return readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ") === cmdline.join(" ");
+        } catch {
+          return false;
+        }
+      };
+      expect(running.filter(alive)).toEqual([]);
       expect(output).toContain("SIGINT: stopping everything the demo started");
       const report = readReport(reportFile);
       expect(report.tempDir).toBeDefined();

@@ -226,7 +226,7 @@ export type ApiKeyInputs = z.output<typeof apiKeyInputsSchema>;
  * Outputs that are not also inputs; the `ApiKey` class seeds them as `undefined`, so they may arrive
  * with the inputs. (`projectId`, `organizationId` and `secretName` are both.)
  */
-export const OUTPUT_ONLY_NAMES = [
+const OUTPUT_ONLY_NAMES = [
   "keyId",
   "keyName",
   "redactedKey",
@@ -270,7 +270,7 @@ const MAX_SHOWN = 80;
  * (someone may paste a key into the wrong field), invisible and direction-changing characters
  * escaped, and cut to {@link MAX_SHOWN} characters.
  */
-export function shown(value: unknown): string {
+function shown(value: unknown): string {
   let text: string;
   try {
     text = JSON.stringify(value) ?? String(value);
@@ -382,7 +382,7 @@ export function parseInputs(raw: Record<string, unknown>, resource = "ApiKey"): 
 }
 
 /** Inputs whose change means another key (or another secret): the resource is replaced. */
-export const REPLACE_KEYS = [
+const REPLACE_KEYS = [
   "projectId",
   "projectName",
   "organizationId",
@@ -396,7 +396,7 @@ export const REPLACE_KEYS = [
 ] as const;
 
 /** Inputs applied in place: the key is renamed, the secret retagged, the recovery window recorded. */
-export const UPDATE_KEYS = ["name", "rotation", "tags", "recoveryWindowInDays"] as const;
+const UPDATE_KEYS = ["name", "rotation", "tags", "recoveryWindowInDays"] as const;
 
 /**
  * Where the key goes: the `secretId`, or the name of the secret the provider creates (default

@@ -114,7 +114,7 @@ export interface SecretRotationInfo {
 }
 
 /** The rotation fields of a DescribeSecret or ListSecrets entry, or undefined when rotation was never set. */
-export function rotationInfo(out: {
+function rotationInfo(out: {
   RotationEnabled?: boolean | undefined;
   RotationLambdaARN?: string | undefined;
   LastRotatedDate?: Date | undefined;

@@ -10,7 +10,7 @@ import { resolveSeed } from "./seed";
  * read it and go; everything else goes to stderr.
  */
 
-export const emulatorUsage = `Usage: llamacloud-keys emulator [--port N] [--host H] [--seed FILE] [--latency-ms N] [--revocation-delay-ms N] [--issued-keys-file FILE]
+const emulatorUsage = `Usage: llamacloud-keys emulator [--port N] [--host H] [--seed FILE] [--latency-ms N] [--revocation-delay-ms N] [--issued-keys-file FILE]
 
 Runs a local LlamaCloud (key-management API) until SIGINT or SIGTERM. When it is ready, prints one
 JSON line on stdout: {"url":…,"adminKey":…,"organizationId":…,"projects":[{"id":…,"name":…}]}.

@@ -309,8 +309,6 @@ export interface SecretStore {
   readTags(secretId: string): Promise<Record<string, string>>;
   /** Releases the SDK client's sockets. The store must not be used afterwards. */
   close(): void;
-  /** Same as {@link close}. */
-  destroy(): void;
 }
 
 /** The region and endpoint a store would use, from options then the standard AWS environment variables. */
@@ -897,7 +895,6 @@ export function createSecretStore(options: SecretStoreOptions = {}): SecretStore
     untag,
     readTags,
     close,
-    destroy: close,
   };
 }
 

@@ -91,7 +91,7 @@ export interface LlamaCloudClient {
   close(): Promise<void>;
 }
 
-export type { LlamaCloudClientOptions, LlamaCloudRequestEvent, LlamaCloudTimeouts } from "./client-options";
+export type { LlamaCloudClientOptions } from "./client-options";
 
 type Method = "GET" | "POST" | "PUT" | "DELETE";
 

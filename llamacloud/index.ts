@@ -12,7 +12,6 @@ export {
   type LlamaCloudRequestEvent,
   type LlamaCloudTimeouts,
   regionBaseUrls,
-  timeoutsWithin,
 } from "./client-options";
 export {
   isLlamaCloudError,
@@ -35,18 +34,11 @@ export {
   llamaCloudErrorCodes,
   type ValidationIssue,
 } from "./errors";
-export {
-  DEFAULT_KEY_PREFIX,
-  KEY_PREFIX_PATTERN,
-  type KeyNameParts,
-  keyName,
-  parseKeyName,
-} from "./key-name";
+export { DEFAULT_KEY_PREFIX, keyName } from "./key-name";
 export { defaultRetryPolicy, type RetryPolicy } from "./retry-policy";
 export {
   type ApiKeyInfo,
   type CreatedApiKey,
-  looksLikeFullKey,
   maskKey,
   type Organization,
   type Project,

@@ -15,7 +15,7 @@ const id = z.string().min(1);
 const nullableString = z.string().nullable().optional();
 
 /** A key as it appears in a list, rename or create response (`APIKey` in the OpenAPI document). */
-export const apiKeyWireSchema = z.object({
+const apiKeyWireSchema = z.object({
   id,
   user_id: z.string(),
   // In lists this is masked; in the create response it is the full key (the wire name misleads).
@@ -92,14 +92,12 @@ export const createdApiKeySchema = apiKeyWireSchema.transform(
 );
 
 /** `Project` in the OpenAPI document. */
-export const projectWireSchema = z.object({
+const projectWireSchema = z.object({
   id,
   name: z.string(),
   organization_id: z.string(),
   is_default: z.boolean().optional(),
 });
-export type ProjectWire = z.infer<typeof projectWireSchema>;
-
 export interface Project {
   id: string;
   name: string;
@@ -118,21 +116,19 @@ export const projectSchema = projectWireSchema.transform(
 export const projectListSchema = z.array(projectSchema);
 
 /** `Organization` in the OpenAPI document. */
-export const organizationWireSchema = z.object({ id, name: z.string() });
-export type OrganizationWire = z.infer<typeof organizationWireSchema>;
-
+const organizationWireSchema = z.object({ id, name: z.string() });
 export interface Organization {
   id: string;
   name: string;
 }
 
-export const organizationSchema = organizationWireSchema.transform(
+const organizationSchema = organizationWireSchema.transform(
   (wire): Organization => ({ id: wire.id, name: wire.name }),
 );
 export const organizationListSchema = z.array(organizationSchema);
 
 /** One FastAPI validation issue (`ValidationError`); pydantic's extra `input`/`ctx` are dropped. */
-export const validationIssueSchema = z.object({
+const validationIssueSchema = z.object({
   loc: z.array(z.union([z.string(), z.number()])),
   msg: z.string(),
   type: z.string(),
@@ -142,4 +138,3 @@ export const validationIssueSchema = z.object({
 export const errorBodySchema = z.object({
   detail: z.union([z.string(), z.array(validationIssueSchema)]),
 });
-export type ErrorBody = z.infer<typeof errorBodySchema>;

@@ -5,6 +5,7 @@ import { KEY_PREFIX_PATTERN } from "../llamacloud/key-name";
 import { formatDuration, parseDuration } from "../secrets/tags";
 import { ProviderError } from "./errors";
 import { IDENTITY_INPUT, ownedToken, ownerDigest } from "./identity";
+import { requirePeer } from "./peers";
 
 /**
  * The `ApiKey` resource's inputs as the provider sees them (plain values, after the engine resolved
@@ -13,8 +14,19 @@ import { IDENTITY_INPUT, ownedToken, ownerDigest } from "./identity";
  * Key names follow `llamacloud/key-name.ts`, shared with the rotator.
  */
 
-/** What the engine sends for an input that is not known yet (preview). */
-export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+/**
+ * What the engine sends for an input that is not known yet (preview): the SDK's own constant, read
+ * on first use, so this module's schemas and constants load without `@pulumi/pulumi`; only judging
+ * inputs the engine sent needs it, and the engine's provider host always has it.
+ */
+let unknownSentinel: string | undefined;
+function unknownValue(): string {
+  unknownSentinel ??= requirePeer<typeof import("@pulumi/pulumi")>(
+    "@pulumi/pulumi",
+    "llamacloud-keys/provider",
+  ).runtime.unknownValue;
+  return unknownSentinel;
+}
 
 /** First segment of provider-created secret names when `secretName` is not given. */
 export const DEFAULT_SECRET_PREFIX = "llamacloud";
@@ -214,7 +226,7 @@ export type ApiKeyInputs = z.output<typeof apiKeyInputsSchema>;
  * Outputs that are not also inputs; the `ApiKey` class seeds them as `undefined`, so they may arrive
  * with the inputs. (`projectId`, `organizationId` and `secretName` are both.)
  */
-export const OUTPUT_ONLY_NAMES = [
+const OUTPUT_ONLY_NAMES = [
   "keyId",
   "keyName",
   "redactedKey",
@@ -244,7 +256,7 @@ function ownInputs(raw: Record<string, unknown>): Record<string, unknown> {
 
 /** Paths (dotted) of inputs that are unknown during preview. */
 function unknownPaths(value: unknown, prefix = ""): string[] {
-  if (value === UNKNOWN) return [prefix];
+  if (value === unknownValue()) return [prefix];
   if (typeof value !== "object" || value === null || Array.isArray(value)) return [];
   return Object.entries(value).flatMap(([key, child]) =>
     unknownPaths(child, prefix === "" ? key : `${prefix}.${key}`),
@@ -258,7 +270,7 @@ const MAX_SHOWN = 80;
  * (someone may paste a key into the wrong field), invisible and direction-changing characters
  * escaped, and cut to {@link MAX_SHOWN} characters.
  */
-export function shown(value: unknown): string {
+function shown(value: unknown): string {
   let text: string;
   try {
     text = JSON.stringify(value) ?? String(value);
@@ -370,7 +382,7 @@ export function parseInputs(raw: Record<string, unknown>, resource = "ApiKey"): 
 }
 
 /** Inputs whose change means another key (or another secret): the resource is replaced. */
-export const REPLACE_KEYS = [
+const REPLACE_KEYS = [
   "projectId",
   "projectName",
   "organizationId",
@@ -384,7 +396,7 @@ export const REPLACE_KEYS = [
 ] as const;
 
 /** Inputs applied in place: the key is renamed, the secret retagged, the recovery window recorded. */
-export const UPDATE_KEYS = ["name", "rotation", "tags", "recoveryWindowInDays"] as const;
+const UPDATE_KEYS = ["name", "rotation", "tags", "recoveryWindowInDays"] as const;
 
 /**
  * Where the key goes: the `secretId`, or the name of the secret the provider creates (default
@@ -415,12 +427,12 @@ function same(a: unknown, b: unknown): boolean {
  */
 export function createToken(olds: Record<string, unknown>, news: Record<string, unknown>): string {
   const given = news["__createToken"];
-  if (typeof given === "string" && given !== UNKNOWN) return given;
+  if (typeof given === "string" && given !== unknownValue()) return given;
   const old = olds["__createToken"];
   if (typeof old === "string" && REPLACE_KEYS.every((key) => same(olds[key], news[key]))) return old;
   const identity = news[IDENTITY_INPUT];
   // A token carrying the owner lets a later create recognise this attempt's key by its name.
-  if (typeof identity === "string" && identity !== UNKNOWN)
+  if (typeof identity === "string" && identity !== unknownValue())
     return ownedToken(ownerDigest(identity, secretTarget(news)));
   return randomUUID();
 }
@@ -432,14 +444,15 @@ export function diffInputs(
 ): { changes: boolean; replaces: string[]; deleteBeforeReplace: boolean } {
   const changed = [...REPLACE_KEYS, ...UPDATE_KEYS].filter(
     (key) =>
-      news[key] === UNKNOWN || !same(normalizeForDiff(key, olds[key]), normalizeForDiff(key, news[key])),
+      news[key] === unknownValue() ||
+      !same(normalizeForDiff(key, olds[key]), normalizeForDiff(key, news[key])),
   );
   const replaces = changed.filter((key) => (REPLACE_KEYS as readonly string[]).includes(key));
   // Create-before-delete needs two secrets; when the secret stays the same, the old key must go
   // first (and a secret we created is restored from pending deletion by the replacement's create).
   const sameSecret =
-    news["secretId"] !== UNKNOWN &&
-    news["secretName"] !== UNKNOWN &&
+    news["secretId"] !== unknownValue() &&
+    news["secretName"] !== unknownValue() &&
     secretTarget(olds) === secretTarget(news);
   return { changes: changed.length > 0, replaces, deleteBeforeReplace: replaces.length > 0 && sameSecret };
 }

@@ -37,7 +37,10 @@ export function ownedToken(digest: string): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 }
 
-/** Whether a create token (or secret version id) was made by {@link ownedToken} for `digest`. */
+/**
+ * Whether a create token (or secret version id) was made by {@link ownedToken} for `digest`.
+ * @public test/provider/recovery.test.ts loads it from dist, where the dead-code check cannot see.
+ */
 export function tokenCarries(token: string, digest: string): boolean {
   if (!/^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/.test(token)) return false;
   const hex = token.replaceAll("-", "");

@@ -14,7 +14,7 @@ export type { NativeRotationArgs } from "./native-rotation-args";
  * invokes the same function for the revoke-only pass (previous keys past grace, orphans).
  */
 
-export const DEFAULT_REVOKE_SCHEDULE = "rate(15 minutes)";
+const DEFAULT_REVOKE_SCHEDULE = "rate(15 minutes)";
 const FOUR_HOURS_MS = 4 * 3_600_000;
 const DAY_MS = 86_400_000;
 
@@ -37,6 +37,7 @@ const nativeSchema = z.object({
  * `RotationRules` from the rotation interval (`rotation.every`), validated as Secrets Manager does:
  * at least every 4 hours; whole days become `AutomaticallyAfterDays` (1-1000), whole hours a
  * `rate(N hours)` expression; the window fits in the interval.
+ * @public test/native/project-keys-native.test.ts loads it from dist, where the dead-code check cannot see.
  */
 export function nativeRotationRules(
   every: string,
@@ -67,7 +68,7 @@ function invalid(message: string): ProviderError {
 }
 
 /** The default zip: `dist/lambda/` beside this compiled module's `dist/provider/`. */
-export function defaultFunctionZip(): string {
+function defaultFunctionZip(): string {
   return path.join(__dirname, "..", "lambda", "llamacloud-keys-rotator.zip");
 }
 
@@ -76,7 +77,7 @@ export function defaultFunctionZip(): string {
  * secrets only; the admin key's secret read-only; KMS through Secrets Manager when a key is given;
  * its own log group. No ListSecrets: the revoke pass covers the secrets named in its environment.
  */
-export function nativeFunctionPolicy(input: {
+function nativeFunctionPolicy(input: {
   secretArns: string[];
   adminSecretArn: string;
   kmsKeyArn?: string;

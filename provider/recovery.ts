@@ -43,7 +43,7 @@ export function isOwnAttempt(
 }
 
 /** Key ids held by the secret's labelled versions (AWSCURRENT, AWSPREVIOUS, AWSPENDING). */
-export async function heldKeyIds(store: SecretStore, arn: string): Promise<Set<string>> {
+async function heldKeyIds(store: SecretStore, arn: string): Promise<Set<string>> {
   const held = new Set<string>();
   const description = await store.describe(arn);
   for (const [versionId, stages] of Object.entries(description.versionIdsToStages)) {

@@ -29,7 +29,7 @@ Shared flags:
   --help                    this text
 `;
 
-export const usage: Record<"rotate" | "rotator" | "status", string> = {
+const usage: Record<"rotate" | "rotator" | "status", string> = {
   rotate: `Usage: llamacloud-keys rotate [--secret ID]… [--all] [--force] [--revoke-now] [--dry-run] [--json]
 
 One pass: rotate the managed secrets that are due (or named), finish interrupted rotations, revoke

@@ -82,7 +82,7 @@ export interface FlagValues {
   "llamacloud-timeout"?: string;
 }
 
-export const DEFAULTS = {
+const DEFAULTS = {
   schedule: "*/15 * * * *",
   concurrency: 4,
   passDeadlineMs: 10 * 60_000,
@@ -150,7 +150,7 @@ const baseUrlSchema = z.url({
 });
 
 /** The optional JSON config file (`--config FILE`). Unknown fields are errors: a typo must not be ignored. */
-export const configFileSchema = z
+const configFileSchema = z
   .object({
     secrets: z.array(z.string().min(1)).optional(),
     schedule: cronExpression.optional(),

@@ -20,7 +20,7 @@ import { buildServices, type RotatorDeps } from "./services";
  */
 
 /** Signals that start a graceful shutdown; a second one exits at once (every step is resumable). */
-export const HANDLED_SIGNALS = ["SIGTERM", "SIGINT", "SIGHUP"] as const;
+const HANDLED_SIGNALS = ["SIGTERM", "SIGINT", "SIGHUP"] as const;
 
 export interface DaemonDeps extends RotatorDeps {
   /** Install handlers for {@link HANDLED_SIGNALS} (default true; in-process tests pass false). */

@@ -6,17 +6,9 @@
  * with `createServices` to build their services from explicit parts; the event stream; the types.
  * Everything else in `rotator/` is internal. See rotator/README.md, "Steps".
  */
+export { type Command, type FlagValues, loadConfig, type RotatorConfig } from "./config";
+export { type DaemonDeps, type DaemonHandle, runDaemon } from "./daemon";
 export {
-  type Command,
-  configFileSchema,
-  DEFAULTS,
-  type FlagValues,
-  loadConfig,
-  type RotatorConfig,
-} from "./config";
-export { type DaemonDeps, type DaemonHandle, HANDLED_SIGNALS, runDaemon } from "./daemon";
-export {
-  errorCode,
   isRotatorError,
   ROTATOR_ERROR_CODES,
   RotatorError,

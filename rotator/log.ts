@@ -30,7 +30,7 @@ function levelOf<E extends RotatorEventName>(event: E, payload: RotatorEvents[E]
 }
 
 /** A one-line human summary of an event, e.g. `createSecret: minted key 1f2e… for version 7a8b…`. */
-export function describeEvent<E extends RotatorEventName>(event: E, payload: RotatorEvents[E]): string {
+function describeEvent<E extends RotatorEventName>(event: E, payload: RotatorEvents[E]): string {
   const p = payload as Record<string, unknown>;
   switch (event) {
     case "rotation:step": {

@@ -1,7 +1,7 @@
 import type { SecretRotationInfo } from "../secrets/store";
 import { RotatorError } from "./errors";
 import { planSecret } from "./plan";
-import type { SecretOptions, SecretResult } from "./rotation";
+import type { SecretOptions, SecretResult } from "./secret-result";
 import type { RotatorServices } from "./services";
 import type { SecretState } from "./state";
 import { revokePrevious, sweepOrphans } from "./steps";

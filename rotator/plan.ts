@@ -26,7 +26,7 @@ export interface PlanOptions {
 }
 
 /** Where a live LlamaCloud key of the secret's project stands. */
-export type KeyStanding =
+type KeyStanding =
   | { kind: "current"; versionId: string }
   | { kind: "pending"; versionId: string }
   /** Held (or, by its name, presumed held) by AWSPREVIOUS or an older version: revoke once grace has passed. */
@@ -40,7 +40,7 @@ export type KeyStanding =
   /** Not named by llamacloud-keys for this secret: never touched. */
   | { kind: "foreign" };
 
-export interface ClassifiedKey {
+interface ClassifiedKey {
   key: ApiKeyInfo;
   standing: KeyStanding;
 }
@@ -89,7 +89,7 @@ export function nextToken(state: SecretState): { token: string; attempt: number 
  * named after the version written with them (`llamacloud/key-name.ts`), so a name says which version
  * a key belongs to; values are compared where they were read (AWSCURRENT always).
  */
-export function classifyKeys(state: SecretState, wallNow: number): ClassifiedKey[] {
+function classifyKeys(state: SecretState, wallNow: number): ClassifiedKey[] {
   const { current, pending, previous } = state;
   const displacedAt = revokeAt(state);
   const owner = { ...state.policy, knownPrefixes: state.knownPrefixes };
@@ -150,7 +150,7 @@ export interface PlannedRevocation {
   step: "revokePrevious" | "sweepOrphans";
 }
 
-export type InterruptedAction =
+type InterruptedAction =
   /** AWSPENDING on a version that is not current: test it and promote it. */
   | "finish"
   /** AWSPENDING left on the version that is already AWSCURRENT (a crash inside finishSecret). */
@@ -160,13 +160,13 @@ export type InterruptedAction =
   /** Not our payload (or Secrets Manager's own rotation in progress): left alone, the secret fails with instructions. */
   | "foreign";
 
-export type RotationDecision =
+type RotationDecision =
   | { action: "rotate"; reason: "due" | "forced"; fromVersionId: string; token: string; attempt: number }
   | { action: "none"; why: string }
   | { action: "refuse"; error: RotatorError };
 
 /** A key left alone for now; `kind` says why (never matched by text). */
-export interface WaitingKey {
+interface WaitingKey {
   kind: "in-grace" | "in-flight" | "unknown";
   keyId: string;
   versionId?: string;

@@ -5,6 +5,7 @@ import { formatDuration, TAG_GRACE } from "../secrets/tags";
 import { errorCode, errorMessage, isRotatorError, RotatorError } from "./errors";
 import { isNativeRotation, processNativeSecret } from "./native";
 import { dueAt, type PlannedRevocation, planSecret, type SecretPlan } from "./plan";
+import type { SecretOptions, SecretResult } from "./secret-result";
 import type { RotatorServices } from "./services";
 import { NO_KEY_YET, readSecret, type SecretReading, type SecretState } from "./state";
 import { failedStep, runStep } from "./step-runner";
@@ -17,44 +18,8 @@ import { abandonPending, finishFrom, revokeEach, rotateFrom, type StagedKey } fr
  */
 const READER_SAFE_GRACE_MS = READER_DEFAULT_TTL_MS + 60_000;
 
-export interface SecretOptions {
-  /** Rotate now even if not due. */
-  force?: boolean;
-  /** Revoke displaced keys at once instead of after grace (a leaked key). */
-  revokeNow?: boolean;
-  /** Plan only: read, decide, report, change nothing. */
-  dryRun?: boolean;
-  /** The secret's entry in this pass's ListSecrets: its tags and labels, so no DescribeSecret is needed. */
-  listed?: ManagedSecretSummary;
-}
-
-export interface SecretResult {
-  /** The id the secret was asked for by (ARN or name). */
-  secretId: string;
-  arn?: string;
-  projectId?: string;
-  environment?: string;
-  ok: boolean;
-  /**
-   * Set when the secret was left alone on purpose, not a failure (`ok` stays true), e.g.
-   * `no key yet (the provider has not written it)`.
-   */
-  skipped?: string;
-  /** What was done (or, in a dry run, would be done), in order, one short line each. */
-  actions: string[];
-  /** True when a new version was promoted to AWSCURRENT in this pass. */
-  rotated: boolean;
-  /** AWSCURRENT's version id at the end. */
-  currentVersionId?: string;
-  /** Set when the secret is due but was not rotated. */
-  overdue?: { dueAt: string; overdueMs: number; why: string };
-  /** The plan (dry runs only). */
-  plan?: SecretPlan;
-  /** `native` when Secrets Manager rotates the secret itself (`native.ts`); absent otherwise. */
-  mode?: "native";
-  error?: { code: string; message: string; step?: string };
-  durationMs: number;
-}
+// Defined apart so native.ts can name them without importing this module (which imports it).
+export type { SecretOptions, SecretResult } from "./secret-result";
 
 /**
  * One secret, one pass, shaped like the template's handler: guard (one read of Secrets Manager and
@@ -386,7 +351,7 @@ function byStep(revocations: PlannedRevocation[], step: PlannedRevocation["step"
 }
 
 /** One line per thing a plan would do, for `--dry-run`. */
-export function describePlan(plan: SecretPlan): string[] {
+function describePlan(plan: SecretPlan): string[] {
   const lines: string[] = [];
   const i = plan.interrupted;
   if (i !== undefined) {

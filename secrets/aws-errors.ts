@@ -62,7 +62,7 @@ export function summarizeAwsError(error: unknown, sensitive: readonly string[] =
 }
 
 /** The AWS exception name of an SDK error, or undefined for anything else. */
-export function awsErrorName(error: unknown): string | undefined {
+function awsErrorName(error: unknown): string | undefined {
   const name = (error as { name?: unknown } | null)?.name;
   return typeof name === "string" ? name : undefined;
 }

@@ -1,41 +1,21 @@
 /**
  * `llamacloud-keys/secrets`: the Secrets Manager store, the secret payload contract, the
  * management tags and the cached key reader for apps. Loads the AWS SDK and zod only: no Pulumi,
- * no undici.
+ * no undici. Errors are matched on `code` (`isSecretsError(error, "SECRET_NOT_FOUND")`), not on
+ * their classes. Everything else in `secrets/` is internal; the names offered here are pinned by
+ * test/package/exports.test.ts.
  */
 export {
-  awsErrorName,
-  isPendingDeletionError,
-  scrub,
-  summarizeAwsError,
-} from "./aws-errors";
-export {
-  type AwsErrorSummary,
-  InvalidManagementTagError,
   isSecretsError,
   MalformedPayloadError,
   SECRETS_ERROR_CODES,
-  SecretAccessDeniedError,
-  SecretDecryptionFailedError,
-  SecretExistsError,
-  SecretInvalidRequestError,
-  SecretNotFoundError,
-  SecretQuotaError,
-  SecretScheduledForDeletionError,
   SecretsError,
   type SecretsErrorCode,
-  type SecretsErrorOptions,
-  SecretTokenConflictError,
-  SecretUnavailableError,
 } from "./errors";
 export {
-  checkPayload,
   PAYLOAD_FORMAT,
-  type PayloadLocation,
   parsePayload,
-  type RedactedPayloadView,
   redactKey,
-  redactPayload,
   type SecretPayload,
   type SecretPayloadInput,
   secretPayloadSchema,
@@ -43,16 +23,12 @@ export {
 } from "./payload";
 export {
   createKeyReader,
-  DEFAULT_JITTER,
-  DEFAULT_MAX_STALE_MS,
-  DEFAULT_MIN_FORCED_REFRESH_MS,
-  DEFAULT_TTL_MS,
   isAuthFailure,
   type KeyReader,
   type KeyReaderOptions,
   type KeyReading,
 } from "./reader";
-export { isRedacted, Redacted, redacted } from "./redacted";
+export { Redacted, redacted } from "./redacted";
 export {
   AWSCURRENT,
   AWSPENDING,
@@ -64,7 +40,6 @@ export {
   type ManagedSecretSummary,
   type PayloadReading,
   type PromoteOptions,
-  resolveStoreLocation,
   type SecretDescription,
   type SecretStore,
   type SecretStoreCredentials,
@@ -76,14 +51,9 @@ export {
   type WriteVersionInput,
 } from "./store";
 export {
-  durationSchema,
-  formatDuration,
-  InvalidDurationError,
-  MANAGEMENT_TAG_KEYS,
   type ManagementTags,
   type ManagementTagsInput,
   managementTags,
-  parseDuration,
   readManagementTags,
   TAG_ENVIRONMENT,
   TAG_GRACE,
@@ -91,5 +61,4 @@ export {
   TAG_OWNER,
   TAG_PROJECT_ID,
   TAG_ROTATE_EVERY,
-  toMilliseconds,
 } from "./tags";

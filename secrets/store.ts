@@ -4,9 +4,9 @@ import {
   DescribeSecretCommand,
   GetSecretValueCommand,
   type GetSecretValueCommandOutput,
-  ListSecretsCommand,
-  ListSecretVersionIdsCommand,
   PutSecretValueCommand,
+  paginateListSecrets,
+  paginateListSecretVersionIds,
   RestoreSecretCommand,
   RotateSecretCommand,
   SecretsManagerClient,
@@ -114,7 +114,7 @@ export interface SecretRotationInfo {
 }
 
 /** The rotation fields of a DescribeSecret or ListSecrets entry, or undefined when rotation was never set. */
-export function rotationInfo(out: {
+function rotationInfo(out: {
   RotationEnabled?: boolean | undefined;
   RotationLambdaARN?: string | undefined;
   LastRotatedDate?: Date | undefined;
@@ -309,8 +309,6 @@ export interface SecretStore {
   readTags(secretId: string): Promise<Record<string, string>>;
   /** Releases the SDK client's sockets. The store must not be used afterwards. */
   close(): void;
-  /** Same as {@link close}. */
-  destroy(): void;
 }
 
 /** The region and endpoint a store would use, from options then the standard AWS environment variables. */
@@ -333,6 +331,10 @@ function nonEmpty(value: string | undefined): string | undefined {
  * Creates a {@link SecretStore}. The SDK client is built here, not at module scope, so the Pulumi
  * provider (which requires this module inside its methods) serializes without capturing a client.
  */
+function pageSizeOf(pageSize: number | undefined): { pageSize?: number } {
+  return pageSize === undefined ? {} : { pageSize };
+}
+
 export function createSecretStore(options: SecretStoreOptions = {}): SecretStore {
   const { region, endpoint } = resolveStoreLocation(options);
   const config: SecretsManagerClientConfig = {};
@@ -379,6 +381,17 @@ export function createSecretStore(options: SecretStoreOptions = {}): SecretStore
       });
       throw error;
     }
+  }
+
+  /**
+   * The client as an SDK paginator sees it: each page's call goes through {@link send}, so it is
+   * reported to onCall and its failure mapped like any other call. (The paginator checks
+   * `instanceof SecretsManagerClient`, hence a derived object rather than a wrapper.)
+   */
+  function reporting(ctx: Omit<AwsCallContext, "region">): SecretsManagerClient {
+    const through = (command: Parameters<SecretsManagerClient["send"]>[0]) =>
+      send(ctx, () => client.send(command));
+    return Object.create(client, { send: { value: through } }) as SecretsManagerClient;
   }
 
   async function deletedDateOf(secretId: string): Promise<Date | undefined> {
@@ -695,18 +708,12 @@ export function createSecretStore(options: SecretStoreOptions = {}): SecretStore
 
   async function listVersions(secretId: string): Promise<SecretVersionInfo[]> {
     const versions: SecretVersionInfo[] = [];
-    let nextToken: string | undefined;
-    do {
-      const out = await send({ operation: "ListSecretVersionIds", secretId }, () =>
-        client.send(
-          new ListSecretVersionIdsCommand({
-            SecretId: secretId,
-            IncludeDeprecated: true,
-            ...(defaultPageSize === undefined ? {} : { MaxResults: defaultPageSize }),
-            ...(nextToken === undefined ? {} : { NextToken: nextToken }),
-          }),
-        ),
-      );
+    const pages = paginateListSecretVersionIds(
+      { client: reporting({ operation: "ListSecretVersionIds", secretId }), ...pageSizeOf(defaultPageSize) },
+      { SecretId: secretId, IncludeDeprecated: true },
+    );
+    // The paginator stops on an empty NextToken too, which is what moto answers on the last page.
+    for await (const out of pages) {
       for (const version of out.Versions ?? []) {
         if (version.VersionId === undefined) continue;
         versions.push({
@@ -715,9 +722,7 @@ export function createSecretStore(options: SecretStoreOptions = {}): SecretStore
           createdDate: version.CreatedDate ?? new Date(0),
         });
       }
-      // moto answers NextToken "" on the last page.
-      nextToken = out.NextToken === "" ? undefined : out.NextToken;
-    } while (nextToken !== undefined);
+    }
     return versions;
   }
 
@@ -800,23 +805,22 @@ export function createSecretStore(options: SecretStoreOptions = {}): SecretStore
     const pageSize = listOptions.pageSize ?? defaultPageSize;
     const includeDeleted = listOptions.includeScheduledForDeletion === true;
     const secrets: ManagedSecretSummary[] = [];
-    let nextToken: string | undefined;
-    do {
-      const out = await send({ operation: "ListSecrets", secretId: "(managed secrets)" }, () =>
-        client.send(
-          new ListSecretsCommand({
-            // Both filters match by prefix and independently of each other (AWS and moto alike), so
-            // they only narrow the listing; the exact tag check below decides.
-            Filters: [
-              { Key: "tag-key", Values: [TAG_MANAGED] },
-              { Key: "tag-value", Values: ["true"] },
-            ],
-            IncludePlannedDeletion: includeDeleted,
-            ...(pageSize === undefined ? {} : { MaxResults: pageSize }),
-            ...(nextToken === undefined ? {} : { NextToken: nextToken }),
-          }),
-        ),
-      );
+    const pages = paginateListSecrets(
+      {
+        client: reporting({ operation: "ListSecrets", secretId: "(managed secrets)" }),
+        ...pageSizeOf(pageSize),
+      },
+      {
+        // Both filters match by prefix and independently of each other (AWS and moto alike), so
+        // they only narrow the listing; the exact tag check below decides.
+        Filters: [
+          { Key: "tag-key", Values: [TAG_MANAGED] },
+          { Key: "tag-value", Values: ["true"] },
+        ],
+        IncludePlannedDeletion: includeDeleted,
+      },
+    );
+    for await (const out of pages) {
       for (const entry of out.SecretList ?? []) {
         const tags = tagsToRecord(entry.Tags);
         if (tags[TAG_MANAGED] !== "true" || entry.ARN === undefined || entry.Name === undefined) continue;
@@ -837,8 +841,7 @@ export function createSecretStore(options: SecretStoreOptions = {}): SecretStore
         if (rotation !== undefined) summary.rotation = rotation;
         secrets.push(summary);
       }
-      nextToken = out.NextToken === "" ? undefined : out.NextToken;
-    } while (nextToken !== undefined);
+    }
     return secrets;
   }
 
@@ -892,7 +895,6 @@ export function createSecretStore(options: SecretStoreOptions = {}): SecretStore
     untag,
     readTags,
     close,
-    destroy: close,
   };
 }
 

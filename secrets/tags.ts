@@ -17,15 +17,6 @@ export const TAG_GRACE = "llamacloud-keys:grace";
  */
 export const TAG_OWNER = "llamacloud-keys:owner";
 
-/** Every tag key this package owns. */
-export const MANAGEMENT_TAG_KEYS = [
-  TAG_MANAGED,
-  TAG_PROJECT_ID,
-  TAG_ENVIRONMENT,
-  TAG_ROTATE_EVERY,
-  TAG_GRACE,
-] as const;
-
 const unitMs = { d: 86_400_000, h: 3_600_000, m: 60_000, s: 1_000 } as const;
 type Unit = keyof typeof unitMs;
 
@@ -45,7 +36,7 @@ export const durationSchema = z
   });
 
 /** A duration string did not parse; `field` names where it came from. */
-export class InvalidDurationError extends Error {
+class InvalidDurationError extends Error {
   readonly code = "INVALID_DURATION";
   readonly field: string;
 

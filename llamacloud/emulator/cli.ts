@@ -10,7 +10,7 @@ import { resolveSeed } from "./seed";
  * read it and go; everything else goes to stderr.
  */
 
-export const emulatorUsage = `Usage: llamacloud-keys emulator [--port N] [--host H] [--seed FILE] [--latency-ms N] [--revocation-delay-ms N]
+const emulatorUsage = `Usage: llamacloud-keys emulator [--port N] [--host H] [--seed FILE] [--latency-ms N] [--revocation-delay-ms N] [--issued-keys-file FILE]
 
 Runs a local LlamaCloud (key-management API) until SIGINT or SIGTERM. When it is ready, prints one
 JSON line on stdout: {"url":…,"adminKey":…,"organizationId":…,"projects":[{"id":…,"name":…}]}.
@@ -20,6 +20,8 @@ JSON line on stdout: {"url":…,"adminKey":…,"organizationId":…,"projects":[
   --seed FILE               JSON seed: organizations, projects, users, keys (see llamacloud/emulator/README.md)
   --latency-ms N            added to every API request (default 0)
   --revocation-delay-ms N   how long a revoked key keeps working (default 0; LlamaCloud: up to 60000)
+  --issued-keys-file FILE   append every key issued (seeded or minted) to FILE, one per line, mode 0600,
+                            for leak scans (default: LLAMACLOUD_KEYS_EMULATOR_ISSUED_DIR, if set)
   --help                    this text
 `;
 
@@ -36,6 +38,7 @@ const flagsSchema = z.object({
   seed: z.string().min(1, "--seed expects a file path").optional(),
   "latency-ms": integer("latency-ms", 600_000).optional(),
   "revocation-delay-ms": integer("revocation-delay-ms", 3_600_000).optional(),
+  "issued-keys-file": z.string().min(1, "--issued-keys-file expects a file path").optional(),
   help: z.boolean().optional(),
 });
 
@@ -82,6 +85,7 @@ export async function runEmulatorCommand(argv: string[], io: Io = processIo): Pr
         seed: { type: "string" },
         "latency-ms": { type: "string" },
         "revocation-delay-ms": { type: "string" },
+        "issued-keys-file": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
       strict: true,
@@ -119,6 +123,9 @@ export async function runEmulatorCommand(argv: string[], io: Io = processIo): Pr
         ? {}
         : { revocationDelayMs: flags.data["revocation-delay-ms"] }),
       ...(seed === undefined ? {} : { seed }),
+      ...(flags.data["issued-keys-file"] === undefined
+        ? {}
+        : { issuedKeysFile: flags.data["issued-keys-file"] }),
     });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;

@@ -1,5 +1,6 @@
 import type { AddressInfo } from "node:net";
 import { FaultInjector } from "./faults";
+import { issuedKeysFileFromEnv, recordIssuedKeys } from "./issued-keys";
 import { RequestLog } from "./request-log";
 import { defaultSeed, type EmulatorSeed, resolveSeed } from "./seed";
 import { createEmulatorServer } from "./server";
@@ -36,6 +37,14 @@ export interface EmulatorOptions {
   seed?: EmulatorSeed;
   /** The clock for timestamps and revocation delays. */
   now?: () => number;
+  /**
+   * Append every key this emulator issues (seeded or minted), one per line, to this file (mode
+   * 0600), for leak scans. Default: a file of its own under `LLAMACLOUD_KEYS_EMULATOR_ISSUED_DIR`
+   * when that is set, else none.
+   */
+  issuedKeysFile?: string;
+  /** Called once per key this emulator issues (seeded or minted), before it is usable. */
+  onIssued?: (secret: string) => void;
 }
 
 export interface EmulatorHandle {
@@ -63,8 +72,16 @@ export interface EmulatorHandle {
 export async function startEmulator(options: EmulatorOptions = {}): Promise<EmulatorHandle> {
   const now = options.now ?? Date.now;
   const seed = resolveSeed(options.seed ?? defaultSeed);
+  const issuedKeysFile = options.issuedKeysFile ?? issuedKeysFileFromEnv();
+  const recorders = [
+    ...(issuedKeysFile === undefined ? [] : [recordIssuedKeys(issuedKeysFile)]),
+    ...(options.onIssued === undefined ? [] : [options.onIssued]),
+  ];
   const state = new EmulatorState(seed, {
     now,
+    onIssued: (secret) => {
+      for (const record of recorders) record(secret);
+    },
     ...(options.revocationDelayMs === undefined ? {} : { revocationDelayMs: options.revocationDelayMs }),
   });
   const faults = new FaultInjector({

@@ -1,6 +1,4 @@
 import { randomBytes, randomUUID } from "node:crypto";
-import { appendFileSync, mkdirSync } from "node:fs";
-import { join } from "node:path";
 import type { ProjectRole, ResolvedSeed } from "./seed";
 
 /**
@@ -90,15 +88,13 @@ export interface EmulatorStateOptions {
   now?: () => number;
   /** How long a revoked key keeps authenticating (LlamaCloud: "may take up to a minute"). */
   revocationDelayMs?: number;
+  /**
+   * Called once per key this state issues, seeded or minted (a reset's seeded keys are not issued
+   * again), synchronously before the key is usable: a recorder that writes synchronously has the key
+   * even if the process is killed right after. The server and the CLI wire leak-scan lists here.
+   */
+  onIssued?: (secret: string) => void;
 }
-
-/**
- * Test knob (see README.md): when set, every emulator state appends each key it issues (seeded or
- * minted), one per line, to a file of its own in this directory, so a suite-wide leak scan knows the
- * keys of emulators in every process, including children that have exited.
- */
-export const ISSUED_DIR_ENV = "LLAMACLOUD_KEYS_EMULATOR_ISSUED_DIR";
-let instances = 0;
 
 const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
@@ -129,16 +125,11 @@ export class EmulatorState {
   // Every plaintext ever minted, across resets: leak scans must cover keys that no longer exist.
   private issued = new Set<string>();
   private seededKeyIds: string[] = [];
-  private issuedFile: string | undefined;
+  private readonly onIssued: ((secret: string) => void) | undefined;
 
   constructor(seed: ResolvedSeed, options: EmulatorStateOptions = {}) {
     this.now = options.now ?? Date.now;
-    const issuedDir = process.env[ISSUED_DIR_ENV];
-    if (issuedDir !== undefined && issuedDir !== "") {
-      mkdirSync(issuedDir, { recursive: true });
-      instances += 1;
-      this.issuedFile = join(issuedDir, `issued-${process.pid}-${instances}.txt`);
-    }
+    this.onIssued = options.onIssued;
     this.revocationDelayMs = options.revocationDelayMs ?? 0;
     // Fix seeded secrets and ids once, so a reset hands back the same admin key.
     this.seed = {
@@ -193,9 +184,7 @@ export class EmulatorState {
     this.keysBySecret.set(record.secret, record);
     if (!this.issued.has(record.secret)) {
       this.issued.add(record.secret);
-      // Synchronous, so a process killed right after minting has still recorded the key.
-      if (this.issuedFile !== undefined)
-        appendFileSync(this.issuedFile, `${record.secret}\n`, { mode: 0o600 });
+      this.onIssued?.(record.secret);
     }
     let live = this.liveKeysByUser.get(record.userId);
     if (live === undefined) {

@@ -109,7 +109,7 @@ const recorded = Symbol.for("llamacloud-keys.test.recorded");
  * A short, file-friendly label for a command line: `node llamacloud-keys.js rotate`. Only short,
  * word-like arguments count (never an inline script), so the label is no second copy of argv.
  */
-export function commandLabel(command: string, args: readonly string[]): string {
+function commandLabel(command: string, args: readonly string[]): string {
   const words = [basename(command)];
   for (let i = 0; i < args.length && words.length < 3; i++) {
     const arg = args[i]!;

@@ -14,12 +14,12 @@ import { ISSUED_SUBDIR } from "./artifacts";
  */
 
 /** Artifact subdirectories that may hold keys by design. */
-export const EXEMPT_KINDS: Record<string, string> = {
+const EXEMPT_KINDS: Record<string, string> = {
   [ISSUED_SUBDIR]: "the emulators' issued-key lists (the scan's input)",
   "emulator-stdout": "the emulator CLI's ready line, which hands out its admin key by contract",
 };
 
-export type KeyForm =
+type KeyForm =
   | "exact"
   | "url-encoded"
   | "base64@0"
@@ -44,7 +44,7 @@ export interface LeakHit {
   maskedKey: string;
 }
 
-export function maskKey(key: string): string {
+function maskKey(key: string): string {
   return `${key.startsWith("llx-") ? "llx-" : ""}…${key.slice(-4)}`;
 }
 

@@ -50,11 +50,6 @@ export async function startMoto(): Promise<MotoServer> {
 }
 
 /** Empties every region of a shared moto server. */
-export async function resetMoto(endpoint: string): Promise<void> {
-  const response = await fetch(`${endpoint}/moto-api/reset`, { method: "POST" });
-  if (!response.ok) throw new Error(`moto reset failed: HTTP ${response.status}`);
-}
-
 async function waitUntilUp(endpoint: string, child: ChildProcess, stderr: () => string): Promise<void> {
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {

@@ -25,7 +25,7 @@ export interface NativeEngine {
   stop(): Promise<void>;
 }
 
-export interface Invocation {
+interface Invocation {
   phase: "start" | "end" | "error";
   step: string | null;
   secretId: string | null;
@@ -37,7 +37,7 @@ interface NativeTools {
   lambdaRic?: string;
 }
 
-export function nativeTools(): { rie: string; ric: string; python: string } {
+function nativeTools(): { rie: string; ric: string; python: string } {
   const tools = installedTools();
   const extra = JSON.parse(readFileSync(join(repoRoot, ".tools.json"), "utf8")) as NativeTools;
   if (extra.lambdaRie === undefined || !existsSync(extra.lambdaRie)) {

@@ -25,7 +25,7 @@ export interface PulumiWorkspace {
   cleanup(): Promise<void>;
 }
 
-export const testPassphrase = "llamacloud-keys-test-passphrase";
+const testPassphrase = "llamacloud-keys-test-passphrase";
 
 /**
  * A Pulumi program in a temporary directory, with a local file backend, a passphrase secrets

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { createLlamaCloudClient, isLlamaCloudError, looksLikeFullKey } from "../../llamacloud";
+import { createLlamaCloudClient, isLlamaCloudError } from "../../llamacloud";
 import { defaultTimeouts, resolveClientOptions } from "../../llamacloud/client-options";
-import { apiKeySchema, createdApiKeySchema } from "../../llamacloud/schemas";
+import { apiKeySchema, createdApiKeySchema, looksLikeFullKey } from "../../llamacloud/schemas";
 import { redacted } from "../../secrets/redacted";
 import { fakeKey } from "../harness/fake-key";
 

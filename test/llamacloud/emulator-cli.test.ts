@@ -1,11 +1,12 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runEmulatorCommand } from "../../llamacloud/emulator/cli";
+import { ISSUED_DIR_ENV } from "../../llamacloud/emulator/issued-keys";
 import { wire } from "./wire";
 
 const root = resolve(__dirname, "../..");
@@ -99,6 +100,21 @@ describe("llamacloud-keys emulator (the built bin)", () => {
     expect(await exit).toBe(0);
   });
 
+  it("--issued-keys-file FILE: every key it issues, seeded or minted, is in FILE before it is handed out", async () => {
+    // Inside the run's issued-key directory when the suite set one, so the leak scan knows these keys.
+    const issuedDir = process.env[ISSUED_DIR_ENV] || dir;
+    const file = join(issuedDir, `cli-flag-${process.pid}-${Date.now()}.txt`);
+    const { child, firstLine, exit } = start(["emulator", "--port", "0", "--issued-keys-file", file]);
+    const ready = JSON.parse(await firstLine) as { url: string; adminKey: string };
+    expect(readFileSync(file, "utf8")).toBe(`${ready.adminKey}\n`);
+    const created = await wire(ready.url, "POST", "/api/v1/api-keys", { key: ready.adminKey, body: {} });
+    const minted = (created.json as { redacted_api_key: string }).redacted_api_key;
+    expect(readFileSync(file, "utf8")).toBe(`${ready.adminKey}\n${minted}\n`);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    child.kill("SIGTERM");
+    expect(await exit).toBe(0);
+  });
+
   it("top-level --help lists the commands", async () => {
     const { child, firstLine, exit } = start(["--help"]);
     expect(await firstLine).toBe("Usage: llamacloud-keys <command> [flags]");
@@ -115,6 +131,7 @@ describe("runEmulatorCommand flag validation (exit 2, clear message, nothing sta
     [["--bogus"], /Unknown option '--bogus'/],
     [["--seed", "/nonexistent/seed.json"], /cannot read --seed \/nonexistent\/seed\.json \(ENOENT\)/],
     [["extra"], /Unexpected argument 'extra'/],
+    [["--issued-keys-file", ""], /--issued-keys-file expects a file path/],
   ];
   for (const [argv, message] of table) {
     it(`rejects ${argv.join(" ")}`, async () => {

@@ -402,3 +402,26 @@ describe("hold: a client killed while blocked in a call", () => {
     await client.close();
   });
 });
+
+describe("emulators in one process are apart", () => {
+  it("each counts its own x-request-id from emu-1: no counter is shared between instances", async () => {
+    const first = await startEmulator();
+    const second = await startEmulator();
+    try {
+      const ids = async (e: EmulatorHandle) => {
+        const out: unknown[] = [];
+        for (let i = 0; i < 2; i++) {
+          const response = await wire(e.url, "GET", "/api/v1/organizations", { key: e.adminKey });
+          out.push(response.headers["x-request-id"]);
+        }
+        return out;
+      };
+      expect(await ids(first)).toEqual(["emu-1", "emu-2"]);
+      expect(await ids(second)).toEqual(["emu-1", "emu-2"]);
+      expect(await ids(first)).toEqual(["emu-3", "emu-4"]);
+    } finally {
+      await first.close();
+      await second.close();
+    }
+  });
+});

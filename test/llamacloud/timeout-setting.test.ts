@@ -1,6 +1,7 @@
 import { createServer, type Server, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createLlamaCloudClient, defaultTimeouts, isLlamaCloudError, timeoutsWithin } from "../../llamacloud";
+import { createLlamaCloudClient, defaultTimeouts, isLlamaCloudError } from "../../llamacloud";
+import { timeoutsWithin } from "../../llamacloud/client-options";
 import { errorFromTransport } from "../../llamacloud/error-mapping";
 import { fakeKey } from "../harness/fake-key";
 

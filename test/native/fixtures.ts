@@ -40,7 +40,7 @@ export interface NativeWorld extends World {
 let packaged: Buffer | undefined;
 
 /** The zip `npm run package:lambda` builds, built once per test file into a temporary path. */
-export async function packagedZip(): Promise<Buffer> {
+async function packagedZip(): Promise<Buffer> {
   if (packaged !== undefined) return packaged;
   const out = join(mkdtempSync(join(tmpdir(), "llamacloud-keys-zip-")), "rotator.zip");
   const run = await runProcess(

@@ -268,7 +268,7 @@ export function childEnv(world: World, extra: Record<string, string> = {}): Node
   };
 }
 
-export const binPath = join(repoRoot, "bin", "llamacloud-keys.js");
+const binPath = join(repoRoot, "bin", "llamacloud-keys.js");
 
 /** Child-process tests run the built CLI: fail loudly rather than test stale or missing code. */
 export function requireBuilt(): void {

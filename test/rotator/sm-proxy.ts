@@ -10,7 +10,7 @@ import type { AddressInfo } from "node:net";
  * In front of any other HTTP server (the LlamaCloud emulator) a call is named `METHOD /path`.
  */
 
-export interface ProxyRule {
+interface ProxyRule {
   /** The operation, e.g. `PutSecretValue`. */
   operation: string;
   /** Only requests whose SecretId contains this string. */

@@ -1,5 +1,6 @@
 import { inspect } from "node:util";
 import { expect } from "vitest";
+import { issuedKeysFileFromEnv, recordIssuedKeys } from "../../llamacloud/emulator/issued-keys";
 import { defaultSeed, resolveSeed } from "../../llamacloud/emulator/seed";
 import { EmulatorState } from "../../llamacloud/emulator/state";
 import { describeError, recordError } from "../harness/artifacts";
@@ -20,7 +21,13 @@ let issuer: EmulatorState | undefined;
  * recorded artifact (errors, console, process output).
  */
 export function issuedKey(): string {
-  issuer ??= new EmulatorState(resolveSeed(defaultSeed));
+  if (issuer === undefined) {
+    const file = issuedKeysFileFromEnv();
+    issuer = new EmulatorState(
+      resolveSeed(defaultSeed),
+      file === undefined ? {} : { onIssued: recordIssuedKeys(file) },
+    );
+  }
   const admin = issuer.authenticate(issuer.adminKey);
   return issuer.createApiKey(admin, { name: "planted", projectId: null }).secret;
 }

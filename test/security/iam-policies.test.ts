@@ -84,7 +84,10 @@ describe("SECURITY.md's policies are the code's", () => {
 
 const storeSource = readFileSync(join(repoRoot, "secrets", "store.ts"), "utf8");
 
-/** Each inner function of createSecretStore: the commands it sends itself and the functions it calls. */
+/**
+ * Each inner function of createSecretStore: the commands it sends itself (directly or through an
+ * SDK paginator) and the functions it calls.
+ */
 function storeFunctions(): Map<string, { commands: Set<string>; calls: Set<string> }> {
   const declarations = [...storeSource.matchAll(/^ {2}(?:async )?function (\w+)\s*[<(]/gm)];
   const names = declarations.map((m) => m[1]!);
@@ -93,7 +96,10 @@ function storeFunctions(): Map<string, { commands: Set<string>; calls: Set<strin
     const end = declarations[i + 1]?.index ?? storeSource.indexOf("\n  return {", match.index);
     const body = storeSource.slice(match.index! + match[0].length, end);
     functions.set(match[1]!, {
-      commands: new Set([...body.matchAll(/new (\w+)Command\(/g)].map((m) => m[1]!)),
+      // A command sent as such, or page by page through the SDK's paginator for it.
+      commands: new Set(
+        [...body.matchAll(/\b(?:new (\w+)Command|paginate(\w+))\(/g)].map((m) => (m[1] ?? m[2])!),
+      ),
       calls: new Set(names.filter((name) => name !== match[1] && new RegExp(`\\b${name}\\(`).test(body))),
     });
   });

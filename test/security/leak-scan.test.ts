@@ -2,8 +2,10 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, inject, test } from "vitest";
+import { startEmulator } from "../../llamacloud/emulator";
+import { ISSUED_DIR_ENV } from "../../llamacloud/emulator/issued-keys";
 import { defaultSeed, resolveSeed } from "../../llamacloud/emulator/seed";
-import { EmulatorState, ISSUED_DIR_ENV, mintSecret } from "../../llamacloud/emulator/state";
+import { EmulatorState, mintSecret } from "../../llamacloud/emulator/state";
 import {
   ARTIFACTS_ENV,
   ISSUED_ENV,
@@ -172,22 +174,53 @@ describe("every artifact kind the harness records", () => {
 });
 
 describe("the emulator's issued-key lists (the scan's input)", () => {
-  test("every key an emulator state issues is appended once to a file of its own", () => {
+  test("the state reports each key it issues once, seeded or minted, and writes nothing itself", () => {
+    const issued: string[] = [];
+    const state = new EmulatorState(resolveSeed(defaultSeed), { onIssued: (secret) => issued.push(secret) });
+    const minted = state.createApiKey(state.authenticate(state.adminKey), { name: "k", projectId: null });
+    state.reset(); // seeded keys come back with the same secrets: not issued again
+    expect(issued).toEqual([state.adminKey, minted.secret]);
+  });
+
+  test("under the directory variable, every emulator appends each key it issues to a file of its own", async () => {
     const dir = mkdtempSync(join(tmpdir(), "llamacloud-keys-issued-test-"));
     const saved = process.env[ISSUED_DIR_ENV];
     process.env[ISSUED_DIR_ENV] = dir;
     try {
-      const first = new EmulatorState(resolveSeed(defaultSeed));
-      const second = new EmulatorState(resolveSeed(defaultSeed));
-      const principal = first.authenticate(first.adminKey);
-      const minted = first.createApiKey(principal, { name: "k", projectId: null });
-      first.reset(); // seeded keys come back with the same secrets: not issued again
+      const first = await startEmulator();
+      const second = await startEmulator();
+      const minted = first.state.createApiKey(first.state.authenticate(first.adminKey), {
+        name: "k",
+        projectId: null,
+      });
+      first.reset();
+      await Promise.all([first.close(), second.close()]);
       const files = readdirSync(dir).sort();
       expect(files).toHaveLength(2);
       expect(files.every((file) => /^issued-\d+-\d+\.txt$/.test(file))).toBe(true);
       const lines = files.map((file) => readFileSync(join(dir, file), "utf8").trim().split("\n"));
       expect(lines).toContainEqual([first.adminKey, minted.secret]);
       expect(lines).toContainEqual([second.adminKey]);
+    } finally {
+      process.env[ISSUED_DIR_ENV] = saved;
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("an explicit issuedKeysFile wins over the directory variable; onIssued sees the same keys", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "llamacloud-keys-issued-test-"));
+    const saved = process.env[ISSUED_DIR_ENV];
+    process.env[ISSUED_DIR_ENV] = join(dir, "from-env");
+    const seen: string[] = [];
+    try {
+      const emulator = await startEmulator({
+        issuedKeysFile: join(dir, "named", "keys.txt"),
+        onIssued: (secret) => seen.push(secret),
+      });
+      await emulator.close();
+      expect(readdirSync(dir)).toEqual(["named"]);
+      expect(readFileSync(join(dir, "named", "keys.txt"), "utf8")).toBe(`${emulator.adminKey}\n`);
+      expect(seen).toEqual([emulator.adminKey]);
     } finally {
       process.env[ISSUED_DIR_ENV] = saved;
       rmSync(dir, { recursive: true, force: true });

@@ -1,9 +1,10 @@
 import { randomUUID } from "node:crypto";
+import { runtime } from "@pulumi/pulumi";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { EmulatorHandle } from "../../llamacloud/emulator";
 import { startEmulator } from "../../llamacloud/emulator";
-import { apiKeyInputsSchema, parseInputs, UNKNOWN } from "../../provider/args";
+import { apiKeyInputsSchema, parseInputs } from "../../provider/args";
 import { isProviderError } from "../../provider/errors";
 import type { SecretStore } from "../../secrets/store";
 import { loadProvider, type ProviderUnderTest, stackConfig, storeFor, useMoto } from "../provider/fixtures";
@@ -17,6 +18,8 @@ import { hostileString, NAME_LIMIT, pathLike } from "./hostile";
 // minted in LlamaCloud (the emulator), no secret in Secrets Manager (moto).
 
 const region = "test-security-provider-inputs";
+// What the engine sends for an input not known yet (preview); the provider reads the same constant.
+const UNKNOWN = runtime.unknownValue;
 const key = issuedKey();
 const fieldNames = Object.keys(apiKeyInputsSchema.shape);
 

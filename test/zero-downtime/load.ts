@@ -22,7 +22,7 @@ export interface ReaderSpec {
   mode: "withKey" | "get";
 }
 
-export interface ReaderFigures {
+interface ReaderFigures {
   group: string;
   secretArn: string;
   /** Calls the app made (one per loop turn, whatever withKey did inside). */

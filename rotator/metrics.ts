@@ -40,17 +40,14 @@ export function createMetrics(events: RotatorEmitter, now: () => number = Date.n
   let managed = 0;
   let lastSuccess = 0;
   let lastDuration = 0;
-  let inPass = false;
 
   const rotationSteps = new Set(["createSecret", "setSecret", "testSecret", "finishSecret"]);
   const handlers = {
     "pass:started": (e: { secrets: number }) => {
-      inPass = true;
       overdueNow = new Set();
       managed = e.secrets;
     },
     "pass:finished": (e: { failed: number; abandoned: boolean; durationMs: number }) => {
-      inPass = false;
       const result = e.abandoned ? "abandoned" : e.failed > 0 ? "failed" : "ok";
       passes.inc({ result });
       overdueGauge = overdueNow.size;
@@ -69,9 +66,8 @@ export function createMetrics(events: RotatorEmitter, now: () => number = Date.n
       }
     },
     "schedule:overdue": (e: { secretArn: string }) => {
+      // Events come within a pass; the gauge follows at its end.
       overdueNow.add(e.secretArn);
-      // Outside a pass (never, today) the gauge follows at once.
-      if (!inPass) overdueGauge = overdueNow.size;
     },
   };
   events.on("pass:started", handlers["pass:started"]);

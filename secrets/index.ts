@@ -3,12 +3,20 @@
  * management tags and the cached key reader for apps. Loads the AWS SDK and zod only: no Pulumi,
  * no undici.
  */
+
+export { isRedacted, Redacted, redacted, scrub } from "../redaction";
 export {
   awsErrorName,
   isPendingDeletionError,
-  scrub,
   summarizeAwsError,
 } from "./aws-errors";
+export {
+  durationSchema,
+  formatDuration,
+  InvalidDurationError,
+  parseDuration,
+  toMilliseconds,
+} from "./duration";
 export {
   type AwsErrorSummary,
   InvalidManagementTagError,
@@ -52,7 +60,6 @@ export {
   type KeyReaderOptions,
   type KeyReading,
 } from "./reader";
-export { isRedacted, Redacted, redacted } from "./redacted";
 export {
   AWSCURRENT,
   AWSPENDING,
@@ -76,14 +83,10 @@ export {
   type WriteVersionInput,
 } from "./store";
 export {
-  durationSchema,
-  formatDuration,
-  InvalidDurationError,
   MANAGEMENT_TAG_KEYS,
   type ManagementTags,
   type ManagementTagsInput,
   managementTags,
-  parseDuration,
   readManagementTags,
   TAG_ENVIRONMENT,
   TAG_GRACE,
@@ -91,5 +94,4 @@ export {
   TAG_OWNER,
   TAG_PROJECT_ID,
   TAG_ROTATE_EVERY,
-  toMilliseconds,
 } from "./tags";

@@ -21,6 +21,7 @@ import {
   scheduledForDeletionMessage,
   toSecretsError,
 } from "./aws-errors";
+import { nonEmpty } from "./env";
 import {
   isSecretsError,
   MalformedPayloadError,
@@ -309,8 +310,6 @@ export interface SecretStore {
   readTags(secretId: string): Promise<Record<string, string>>;
   /** Releases the SDK client's sockets. The store must not be used afterwards. */
   close(): void;
-  /** Same as {@link close}. */
-  destroy(): void;
 }
 
 /** The region and endpoint a store would use, from options then the standard AWS environment variables. */
@@ -323,10 +322,6 @@ export function resolveStoreLocation(options: SecretStoreOptions = {}): {
   const endpoint =
     options.endpoint ?? nonEmpty(env.AWS_ENDPOINT_URL_SECRETS_MANAGER) ?? nonEmpty(env.AWS_ENDPOINT_URL);
   return { ...(region === undefined ? {} : { region }), ...(endpoint === undefined ? {} : { endpoint }) };
-}
-
-function nonEmpty(value: string | undefined): string | undefined {
-  return value === undefined || value === "" ? undefined : value;
 }
 
 /**
@@ -892,7 +887,6 @@ export function createSecretStore(options: SecretStoreOptions = {}): SecretStore
     untag,
     readTags,
     close,
-    destroy: close,
   };
 }
 

@@ -557,6 +557,6 @@ describe("observability and configuration", () => {
     });
     const { arn } = await secretWithCurrent();
     expect((await envStore.describe(arn)).arn).toBe(arn);
-    envStore.destroy();
+    envStore.close();
   });
 });

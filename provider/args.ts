@@ -5,7 +5,12 @@ import { KEY_PREFIX_PATTERN } from "../llamacloud/key-name";
 import { scrub } from "../redaction";
 import { formatDuration } from "../secrets/duration";
 import { environmentSchema } from "../secrets/environment";
-import { GRACE_FLOOR_MS, type RotationPolicyWording, rotationPolicySchema } from "../secrets/rotation-policy";
+import {
+  checkRotationPolicy,
+  GRACE_FLOOR_MS,
+  type RotationPolicyWording,
+  rotationPolicySchema,
+} from "../secrets/rotation-policy";
 import { ProviderError } from "./errors";
 import { IDENTITY_INPUT, ownedToken, ownerDigest } from "./identity";
 
@@ -125,7 +130,8 @@ export const apiKeyInputsSchema = z
         error: `"recoveryWindowInDays" must be 0 (delete without recovery) or 7 to 30`,
       })
       .optional(),
-    rotation: rotationPolicySchema(rotationWording).optional(),
+    // Its two rules are judged below, after the other cross-field rules.
+    rotation: rotationPolicySchema(rotationWording, { checked: false }).optional(),
     region: z
       .enum(LLAMACLOUD_REGIONS, must("region", `"us" or "eu" (the public LlamaCloud deployments)`))
       .optional(),
@@ -179,6 +185,8 @@ export const apiKeyInputsSchema = z
         `both are set: ${shown(inputs.region)} and ${shown(inputs.baseUrl)}`,
       );
     }
+    if (inputs.rotation !== undefined)
+      checkRotationPolicy(rotationWording, ["rotation"])(inputs.rotation, ctx);
   });
 
 /** Validated inputs; rotation durations in milliseconds. */

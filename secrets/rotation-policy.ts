@@ -58,17 +58,27 @@ const durationField = (field: RotationPolicyField, wording: RotationPolicyWordin
     .string({ error: wording.notString(field) })
     .regex(DURATION_PATTERN, { error: wording.notDuration(field) });
 
-/** The policy's two rules as a zod refinement, for objects that carry more than the policy. */
-export function checkRotationPolicy(wording: RotationPolicyWording = ROTATION_POLICY_WORDING) {
-  return (policy: { every: string; grace: string }, ctx: z.core.$RefinementCtx): void => {
-    const everyMs = parseDurationOrUndefined(policy.every);
-    const graceMs = parseDurationOrUndefined(policy.grace);
+const milliseconds = (value: string | number): number | undefined =>
+  typeof value === "number" ? value : parseDurationOrUndefined(value);
+
+/**
+ * The policy's two rules as a zod refinement, for objects that carry more than the policy, or that
+ * judge it after their own fields (`at`: the policy's path in that object). Takes duration strings
+ * or the milliseconds they parse to.
+ */
+export function checkRotationPolicy(
+  wording: RotationPolicyWording = ROTATION_POLICY_WORDING,
+  at: readonly PropertyKey[] = [],
+) {
+  return (policy: { every: string | number; grace: string | number }, ctx: z.core.$RefinementCtx): void => {
+    const everyMs = milliseconds(policy.every);
+    const graceMs = milliseconds(policy.grace);
     if (graceMs === undefined) return;
     const violation = rotationPolicyViolation({ everyMs: everyMs ?? Number.POSITIVE_INFINITY, graceMs });
     if (violation === "grace-below-floor") {
-      ctx.addIssue({ code: "custom", path: ["grace"], message: wording.graceBelowFloor });
+      ctx.addIssue({ code: "custom", path: [...at, "grace"], message: wording.graceBelowFloor });
     } else if (violation === "every-not-above-grace" && everyMs !== undefined) {
-      ctx.addIssue({ code: "custom", path: ["every"], message: wording.everyNotAboveGrace(graceMs) });
+      ctx.addIssue({ code: "custom", path: [...at, "every"], message: wording.everyNotAboveGrace(graceMs) });
     }
   };
 }
@@ -78,17 +88,23 @@ export function rotationPolicyFields(wording: RotationPolicyWording = ROTATION_P
   return { every: durationField("every", wording), grace: durationField("grace", wording) };
 }
 
+/** The policy in milliseconds, once its fields parsed. */
+export function rotationPolicyMs(policy: { every: string; grace: string }): { every: number; grace: number } {
+  return { every: milliseconds(policy.every) as number, grace: milliseconds(policy.grace) as number };
+}
+
 /**
- * `{ every, grace }`, strict, both rules checked; parses to milliseconds. Unknown fields are refused
- * (a misspelt `grase` must not pass silently).
+ * `{ every, grace }` as duration strings, strict: unknown fields are refused (a misspelt `grase`
+ * must not pass silently). Parses to milliseconds. Without `checked: false` both rules are judged
+ * here; with it, the caller judges them with {@link checkRotationPolicy} where its other
+ * cross-field rules are (so its problems keep their order).
  */
-export function rotationPolicySchema(wording: RotationPolicyWording = ROTATION_POLICY_WORDING) {
-  return z
-    .object(rotationPolicyFields(wording), { error: wording.notObject })
-    .strict()
-    .superRefine(checkRotationPolicy(wording))
-    .transform((policy) => ({
-      every: parseDurationOrUndefined(policy.every) as number,
-      grace: parseDurationOrUndefined(policy.grace) as number,
-    }));
+export function rotationPolicySchema(
+  wording: RotationPolicyWording = ROTATION_POLICY_WORDING,
+  options: { checked?: boolean } = {},
+) {
+  const fields = z.object(rotationPolicyFields(wording), { error: wording.notObject }).strict();
+  return (options.checked === false ? fields : fields.superRefine(checkRotationPolicy(wording))).transform(
+    rotationPolicyMs,
+  );
 }

@@ -39,7 +39,8 @@ describe("the rotation policy", () => {
       ],
     ],
     [{ every: "30d" }, [`grace: ${ROTATION_POLICY_WORDING.notString("grace")}`]],
-    [{ every: "30d", grace: "2h", grase: "1h" }, [': Unrecognized key: "grase"']],
+    // Refused, not ignored: a misspelt grace must not pass silently (zod words it with notObject).
+    [{ every: "30d", grace: "2h", grase: "1h" }, [`: ${ROTATION_POLICY_WORDING.notObject}`]],
     ["30d", [`: ${ROTATION_POLICY_WORDING.notObject}`]],
   ])("%j → %j", (policy, expected, parsed?) => {
     const result = rotationPolicySchema().safeParse(policy);

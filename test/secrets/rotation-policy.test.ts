@@ -1,6 +1,5 @@
 import { describe, expect, test } from "vitest";
 import { z } from "zod";
-import { ENVIRONMENT_PATTERN, environmentSchema } from "../../secrets/environment";
 import {
   checkRotationPolicy,
   GRACE_FLOOR_MS,
@@ -10,9 +9,8 @@ import {
   rotationPolicyViolation,
 } from "../../secrets/rotation-policy";
 
-// The rotation policy's two rules (grace at least 60 s; every longer than grace) and the
-// environment name rule, each written once and used by ApiKey, stack config, ProjectKeys and the
-// rotator; the surfaces differ only in wording.
+// The rotation policy's two rules (grace at least 60 s; every longer than grace), written once and
+// used by ApiKey, stack config, ProjectKeys and the rotator; the surfaces differ only in wording.
 
 const issues = (result: z.ZodSafeParseResult<unknown>) =>
   result.success ? [] : result.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`);
@@ -64,28 +62,5 @@ describe("the rotation policy", () => {
     expect(issues(schema.safeParse({ every: "30d", grace: "1s", mode: "native" }))).toEqual([
       `grace: ${ROTATION_POLICY_WORDING.graceBelowFloor}`,
     ]);
-  });
-});
-
-describe("the environment name", () => {
-  const schema = environmentSchema({ invalid: "bad environment", notString: "not a string" });
-  test.each([
-    ["prod", true],
-    ["eu-west-1", true],
-    [`a${"b".repeat(31)}`, true],
-    [`a${"b".repeat(32)}`, false],
-    ["Prod", false],
-    ["1prod", false],
-    ["-prod", false],
-    ["prod_1", false],
-    ["eu/prod", false],
-    ["", false],
-  ])("%j valid: %s", (name, valid) => {
-    expect(ENVIRONMENT_PATTERN.test(name)).toBe(valid);
-    expect(issues(schema.safeParse(name))).toEqual(valid ? [] : [": bad environment"]);
-  });
-
-  test("a surface may word a non-string apart", () => {
-    expect(issues(schema.safeParse(5))).toEqual([": not a string"]);
   });
 });

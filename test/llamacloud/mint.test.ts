@@ -10,16 +10,12 @@ import { projectId, recordingClient } from "./fixtures";
 // real emulator (STYLE.md 8).
 
 let emulator: EmulatorHandle;
-
 beforeAll(async () => {
   emulator = await startEmulator();
 });
-afterAll(async () => {
-  await emulator.close();
-});
-afterEach(() => {
-  emulator.reset();
-});
+afterAll(() => emulator.close());
+// Faults a failed test left armed, and keys, go with the reset.
+afterEach(() => emulator.reset());
 
 const CREATE = "POST /api/v1/api-keys";
 const lostAnswer = (times = 1) =>

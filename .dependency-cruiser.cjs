@@ -37,9 +37,6 @@ module.exports = {
       from: { path: "^llamacloud/" },
       to: {
         path: ["^(provider|rotator|secrets)/", pulumi],
-        // Until issue #16 item 2 moves `Redacted` into redaction/ (a branch of its own): then
-        // delete this line, and the rule holds with no exception.
-        pathNot: "^secrets/redacted\\.ts$",
       },
     },
     {

@@ -49,6 +49,7 @@ async function main({ log }) {
   const lc = await startCountingProxy(emulator.url);
   const region = benchRegion("native");
   const { createSecretStore, redacted } = require("../dist/secrets");
+  const { buildPayload } = require("../dist/secrets/payload");
   const { managementTags } = require("../dist/secrets/tags");
   const { createLlamaCloudClient } = require("../dist/llamacloud");
   const store = createSecretStore({ region, endpoint, credentials: motoCredentials });
@@ -57,18 +58,17 @@ async function main({ log }) {
   try {
     await waitUp(endpoint, engine);
     const project = emulator.projects[0];
-    const payload = (apiKey, keyId, keyName, environment) => ({
-      format: 1,
-      apiKey: redacted(apiKey),
-      keyId,
-      keyName,
-      projectId: project.id,
-      organizationId: emulator.organizationId,
-      environment,
-      // Through the counting proxy: the rotator refuses a secret naming another host than its own.
-      baseUrl: lc.endpoint,
-      createdAt: new Date().toISOString(),
-    });
+    const payload = (apiKey, keyId, keyName, environment) =>
+      buildPayload({
+        apiKey: redacted(apiKey),
+        keyId,
+        keyName,
+        projectId: project.id,
+        organizationId: emulator.organizationId,
+        environment,
+        // Through the counting proxy: the rotator refuses a secret naming another host than its own.
+        baseUrl: lc.endpoint,
+      });
     const admin = await store.createSecret({ name: `bench/admin-${randomUUID().slice(0, 6)}` });
     await store.writeVersion(admin.arn, {
       token: randomUUID(),

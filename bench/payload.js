@@ -8,18 +8,18 @@ const { benchmark, row } = require("./report");
 
 benchmark("payload", async ({ quick, log }) => {
   const { parsePayload, redacted, serializePayload } = require("../dist/secrets");
-  const plain = {
-    format: 1,
-    apiKey: `llx-${"p".repeat(48)}`,
+  const { buildPayload } = require("../dist/secrets/payload");
+  const payload = buildPayload({
+    apiKey: redacted(`llx-${"p".repeat(48)}`),
     keyId: randomUUID(),
     keyName: `llamacloud-keys/search/prod/${randomUUID()}`,
     projectId: randomUUID(),
     organizationId: randomUUID(),
     environment: "prod",
     baseUrl: "https://api.cloud.llamaindex.ai",
-    createdAt: new Date().toISOString(),
-  };
-  const payload = { ...plain, apiKey: redacted(plain.apiKey) };
+  });
+  // The baseline's object: the same fields in the same order, the key in plain text.
+  const plain = { ...payload, apiKey: payload.apiKey.reveal() };
   const text = serializePayload(payload);
   const where = { secretId: "bench/payload", versionId: randomUUID() };
 

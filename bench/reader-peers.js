@@ -69,17 +69,15 @@ function makeReaders(endpoint, region, secretId, ttlMs) {
 
 function payload(environment) {
   const { redacted } = require("../dist/secrets");
-  return {
-    format: 1,
+  const { buildPayload } = require("../dist/secrets/payload");
+  return buildPayload({
     apiKey: redacted(`llx-${randomUUID().replaceAll("-", "")}${"c".repeat(16)}`),
     keyId: randomUUID(),
     keyName: "bench/reader-peers",
     projectId: "0b6a3f9e-6a53-4c55-9f39-6a0c1f8b7e21",
-    organizationId: null,
     environment,
     baseUrl: "https://api.cloud.llamaindex.ai",
-    createdAt: new Date().toISOString(),
-  };
+  });
 }
 
 /** Percentile (0-100) of a list, nearest rank. */

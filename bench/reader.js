@@ -8,6 +8,7 @@ const { benchRegion, motoCredentials, startMoto } = require("./services");
 
 benchmark("reader", async ({ quick, log }) => {
   const { createKeyReader, createSecretStore, redacted } = require("../dist/secrets");
+  const { buildPayload } = require("../dist/secrets/payload");
   const { GetSecretValueCommand, SecretsManagerClient } = require("@aws-sdk/client-secrets-manager");
 
   const moto = await startMoto();
@@ -21,17 +22,14 @@ benchmark("reader", async ({ quick, log }) => {
     await store.writeVersion(arn, {
       token: randomUUID(),
       stage: "AWSCURRENT",
-      payload: {
-        format: 1,
+      payload: buildPayload({
         apiKey: redacted(`llx-${"b".repeat(48)}`),
         keyId: randomUUID(),
         keyName: "bench/reader",
         projectId: randomUUID(),
-        organizationId: null,
         environment: "bench",
         baseUrl: "https://api.cloud.llamaindex.ai",
-        createdAt: new Date().toISOString(),
-      },
+      }),
     });
     const rows = [];
 

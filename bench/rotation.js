@@ -99,7 +99,8 @@ async function main({ quick, log }) {
     ];
   }
 
-  const { createSecretStore, managementTags, redacted } = require("../dist/secrets");
+  const { createSecretStore, managementTags } = require("../dist/secrets");
+  const { buildPayload } = require("../dist/secrets/payload");
   const { createLlamaCloudClient } = require("../dist/llamacloud");
   const projectsPerLevel = Math.ceil(secretsPerLevel / environmentsPerProject);
   const projectName = (c, j) => `c${c}-p${j}`;
@@ -150,9 +151,8 @@ async function main({ quick, log }) {
         await store.writeVersion(arn, {
           token,
           stage: "AWSCURRENT",
-          payload: {
-            format: 1,
-            apiKey: redacted(secret.reveal()),
+          payload: buildPayload({
+            apiKey: secret,
             keyId: key.id,
             keyName: key.name,
             projectId,
@@ -160,8 +160,7 @@ async function main({ quick, log }) {
             environment,
             // The rotator refuses a secret whose key is for another host than the one it talks to.
             baseUrl: llamaProxy.endpoint,
-            createdAt: new Date().toISOString(),
-          },
+          }),
         });
         secrets[i] = { arn, token };
       });

@@ -107,7 +107,8 @@ async function main({ quick, log }) {
     ];
   }
   const { createLlamaCloudClient } = require("../dist/llamacloud");
-  const { managementTags, redacted, serializePayload, TAG_ROTATE_EVERY } = require("../dist/secrets");
+  const { managementTags, serializePayload, TAG_ROTATE_EVERY } = require("../dist/secrets");
+  const { buildPayload } = require("../dist/secrets/payload");
   const {
     CreateSecretCommand,
     DescribeSecretCommand,
@@ -223,18 +224,18 @@ async function main({ quick, log }) {
                   new CreateSecretCommand({
                     Name: `bench/scale/${n}/${i}`,
                     ClientRequestToken: token,
-                    SecretString: serializePayload({
-                      format: 1,
-                      apiKey: redacted(secret.reveal()),
-                      keyId: key.id,
-                      keyName: key.name,
-                      projectId,
-                      organizationId: emulator.organizationId,
-                      environment,
-                      // The rotator refuses a key for another host than the one it talks to.
-                      baseUrl: llamaProxy.endpoint,
-                      createdAt: new Date().toISOString(),
-                    }),
+                    SecretString: serializePayload(
+                      buildPayload({
+                        apiKey: secret,
+                        keyId: key.id,
+                        keyName: key.name,
+                        projectId,
+                        organizationId: emulator.organizationId,
+                        environment,
+                        // The rotator refuses a key for another host than the one it talks to.
+                        baseUrl: llamaProxy.endpoint,
+                      }),
+                    ),
                     Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })),
                   }),
                 ),

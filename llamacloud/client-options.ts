@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { isRedacted, type Redacted, redacted } from "../secrets/redacted";
+import { isRedacted, type Redacted, redacted } from "../redaction";
 import { LlamaCloudConfigError } from "./errors";
 import { defaultRetryPolicy, type RetryPolicy } from "./retry-policy";
 
@@ -16,6 +16,9 @@ export const regionBaseUrls = {
 } as const;
 
 export type LlamaCloudRegion = keyof typeof regionBaseUrls;
+
+/** The `region` shorthands, for schemas: `"us"`, `"eu"`. */
+export const LLAMACLOUD_REGIONS = Object.keys(regionBaseUrls) as [LlamaCloudRegion, ...LlamaCloudRegion[]];
 
 /** Per-phase limits of one client call, in milliseconds. */
 export interface LlamaCloudTimeouts {
@@ -120,7 +123,7 @@ const optionsSchema = z
   .object({
     apiKey: z.union([z.string(), z.custom<Redacted<string>>(isRedacted, "expected a string or Redacted")]),
     baseUrl: z.string(),
-    region: z.enum(["us", "eu"]),
+    region: z.enum(LLAMACLOUD_REGIONS),
     timeouts: z
       .object({
         connectMs: milliseconds,

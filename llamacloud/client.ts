@@ -1,7 +1,7 @@
 import { performance } from "node:perf_hooks";
 import { Agent, type Dispatcher, request } from "undici";
 import { z } from "zod";
-import type { Redacted } from "../secrets/redacted";
+import { type Redacted, scrub } from "../redaction";
 import {
   checkApiKey,
   type LlamaCloudClientOptions,
@@ -15,7 +15,6 @@ import {
   LlamaCloudBadResponseError,
   LlamaCloudMaskedKeyError,
   LlamaCloudUnknownProjectError,
-  scrubSecrets,
 } from "./errors";
 import { decideRetry } from "./retry-policy";
 import {
@@ -134,7 +133,7 @@ function formatZodIssues(issues: readonly z.core.$ZodIssue[]): string {
 }
 
 function short(id: string): string {
-  return JSON.stringify(scrubSecrets(id.length > 80 ? `${id.slice(0, 80)}…` : id));
+  return JSON.stringify(scrub(id.length > 80 ? `${id.slice(0, 80)}…` : id));
 }
 
 /**
@@ -217,7 +216,7 @@ function buildClient(config: ResolvedClientOptions, agent: Dispatcher, ownsAgent
         emit({
           method: spec.method,
           // Scrubbed: a caller who passes a key where an id belongs must not see it in its logs.
-          path: scrubSecrets(spec.path),
+          path: scrub(spec.path),
           endpoint,
           attempt: attemptNumber,
           durationMs: Math.round(performance.now() - started),
@@ -225,7 +224,7 @@ function buildClient(config: ResolvedClientOptions, agent: Dispatcher, ownsAgent
             ? { status: result.status }
             : { errorCode: transportErrorCode(result.error).code }),
           // Server-supplied, so scrubbed like the path: events feed logs and metrics.
-          ...(requestId === undefined ? {} : { requestId: scrubSecrets(requestId) }),
+          ...(requestId === undefined ? {} : { requestId: scrub(requestId) }),
         });
 
         if (result.kind === "response" && result.status >= 200 && result.status < 300) {
@@ -277,7 +276,7 @@ function buildClient(config: ResolvedClientOptions, agent: Dispatcher, ownsAgent
     text: string,
     requestId?: string,
   ): T {
-    const where = `${endpoint} → ${status}${requestId === undefined ? "" : `, request id ${scrubSecrets(requestId)}`}`;
+    const where = `${endpoint} → ${status}${requestId === undefined ? "" : `, request id ${scrub(requestId)}`}`;
     let json: unknown;
     if (text === "") json = undefined;
     else {

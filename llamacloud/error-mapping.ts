@@ -1,3 +1,4 @@
+import { scrub } from "../redaction";
 import {
   LlamaCloudAuthenticationError,
   type LlamaCloudError,
@@ -8,7 +9,6 @@ import {
   LlamaCloudServerError,
   LlamaCloudTimeoutError,
   LlamaCloudValidationError,
-  scrubSecrets,
   type ValidationIssue,
 } from "./errors";
 import { retryAfterMs } from "./retry-policy";
@@ -52,12 +52,12 @@ const maxDetailLength = 200;
 
 function describeDetail(detail: string | undefined): string {
   if (detail === undefined || detail === "") return "";
-  const clean = scrubSecrets(detail).replace(/\s+/g, " ");
+  const clean = scrub(detail).replace(/\s+/g, " ");
   return ` (${JSON.stringify(clean.length > maxDetailLength ? `${clean.slice(0, maxDetailLength)}…` : clean)})`;
 }
 
 function describeRequestId(requestId: string | undefined): string {
-  return requestId === undefined ? "" : `, request id ${scrubSecrets(requestId)}`;
+  return requestId === undefined ? "" : `, request id ${scrub(requestId)}`;
 }
 
 function attemptsText(attempts: number): string {
@@ -80,7 +80,7 @@ function parseDetail(bodyText: string): { text?: string; issues?: ValidationIssu
 
 function formatIssues(issues: ValidationIssue[]): string {
   if (issues.length === 0) return "no details given";
-  return issues.map((issue) => `${issue.loc.join(".")}: ${scrubSecrets(issue.msg)}`).join("; ");
+  return issues.map((issue) => `${issue.loc.join(".")}: ${scrub(issue.msg)}`).join("; ");
 }
 
 /** The error for a response with a non-success status (after retries, if any, were spent). */
@@ -189,7 +189,7 @@ export function errorFromTransport(
 ): LlamaCloudError {
   const { endpoint, subject, baseUrl, attempts } = context;
   const raw = transportErrorCode(error);
-  const cause = new Error(scrubSecrets(`${raw.code}: ${raw.message}`));
+  const cause = new Error(scrub(`${raw.code}: ${raw.message}`));
   cause.name = raw.name;
   const ambiguous = context.reconcile !== undefined && (deadlineHit || !notSentCodes.has(raw.code));
   const details = { endpoint, attempts, cause, ambiguous };
@@ -232,7 +232,7 @@ export function errorFromTransport(
     );
   }
   return new LlamaCloudNetworkError(
-    `${endpoint}: the connection to ${host} failed (${scrubSecrets(raw.code)})${after}. ` +
+    `${endpoint}: the connection to ${host} failed (${scrub(raw.code)})${after}. ` +
       (ambiguous
         ? `The request may have reached LlamaCloud before the connection broke.${tail}`
         : `Check that ${baseUrl} is reachable from here (proxy, DNS, firewall) and try again.`),

@@ -1,3 +1,5 @@
+import { scrub } from "../redaction";
+
 /**
  * Typed LlamaCloud errors. Callers match on the stable `code` with {@link isLlamaCloudError}, never
  * with `instanceof`: the Pulumi provider runs from a serialized closure and may see an error built by
@@ -6,7 +8,7 @@
  * Every message names what went wrong, the object (endpoint, key id, project id, status, request id)
  * and the fix. None may carry key material: not the key, not the `Authorization` header, not a create
  * response body (its `redacted_api_key` holds the plaintext). Text that comes from the server or from
- * undici passes through {@link scrubSecrets} first.
+ * undici passes through `scrub` (redaction/scrub.ts) first.
  */
 
 /** Every code a {@link LlamaCloudError} can carry. Stable: callers and dashboards match on them. */
@@ -59,10 +61,10 @@ export class LlamaCloudError extends Error {
   readonly ambiguous: boolean;
 
   constructor(code: LlamaCloudErrorCode, message: string, details: LlamaCloudErrorDetails = {}) {
-    super(scrubSecrets(message), details.cause === undefined ? undefined : { cause: details.cause });
+    super(scrub(message), details.cause === undefined ? undefined : { cause: details.cause });
     this.code = code;
     if (details.status !== undefined) this.status = details.status;
-    if (details.requestId !== undefined) this.requestId = scrubSecrets(details.requestId);
+    if (details.requestId !== undefined) this.requestId = scrub(details.requestId);
     if (details.endpoint !== undefined) this.endpoint = details.endpoint;
     if (details.attempts !== undefined) this.attempts = details.attempts;
     this.ambiguous = details.ambiguous ?? false;
@@ -122,8 +124,8 @@ export class LlamaCloudValidationError extends LlamaCloudError {
   constructor(message: string, issues: ValidationIssue[], details?: LlamaCloudErrorDetails) {
     super("LLAMACLOUD_VALIDATION", message, details);
     this.issues = issues.map((issue) => ({
-      loc: issue.loc.map((part) => (typeof part === "string" ? scrubSecrets(part) : part)),
-      msg: scrubSecrets(issue.msg),
+      loc: issue.loc.map((part) => (typeof part === "string" ? scrub(part) : part)),
+      msg: scrub(issue.msg),
       type: issue.type,
     }));
   }
@@ -227,17 +229,4 @@ export function isLlamaCloudError(error: unknown, code?: LlamaCloudErrorCode): e
     return false;
   }
   return code === undefined || candidate === code;
-}
-
-// A LlamaCloud key, or anything shaped like one (`llx-` then 8+ key characters). Masked forms
-// (`llx-…abcd`) do not match, so they stay readable in messages.
-const keyPattern = /llx-[A-Za-z0-9_-]{8,}/g;
-const bearerPattern = /Bearer\s+\S+/gi;
-
-/**
- * Removes anything that looks like a key or a bearer credential from text the client did not write
- * itself (server `detail` strings, undici messages), before it reaches a message or a log.
- */
-export function scrubSecrets(text: string): string {
-  return text.replace(keyPattern, "llx-[redacted]").replace(bearerPattern, "Bearer [redacted]");
 }

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { type Redacted, redacted } from "../secrets/redacted";
+import { type Redacted, redacted } from "../redaction";
 
 /**
  * Wire schemas for the LlamaCloud responses the client reads, and the camelCase shapes it returns.

@@ -1,8 +1,16 @@
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
-import { scrubSecrets } from "../llamacloud/errors";
+import { LLAMACLOUD_REGIONS } from "../llamacloud/client-options";
 import { KEY_PREFIX_PATTERN } from "../llamacloud/key-name";
-import { formatDuration, parseDuration } from "../secrets/tags";
+import { scrub } from "../redaction";
+import { formatDuration } from "../secrets/duration";
+import { environmentSchema } from "../secrets/environment";
+import {
+  checkRotationPolicy,
+  GRACE_FLOOR_MS,
+  type RotationPolicyWording,
+  rotationPolicySchema,
+} from "../secrets/rotation-policy";
 import { ProviderError } from "./errors";
 import { IDENTITY_INPUT, ownedToken, ownerDigest } from "./identity";
 import { requirePeer } from "./peers";
@@ -32,15 +40,8 @@ function unknownValue(): string {
 export const DEFAULT_SECRET_PREFIX = "llamacloud";
 
 /** LlamaCloud may keep accepting a revoked key for up to a minute (DESIGN.md invariant 3). */
-export const MIN_GRACE_MS = 60_000;
+export const MIN_GRACE_MS = GRACE_FLOOR_MS;
 
-/** Public LlamaCloud hosts, for the `region` shorthand. */
-export const LLAMACLOUD_REGION_URLS = {
-  us: "https://api.cloud.llamaindex.ai",
-  eu: "https://api.cloud.eu.llamaindex.ai",
-} as const;
-
-const environmentPattern = /^[a-z][a-z0-9-]{0,31}$/;
 // Secrets Manager: 1–512 of ASCII letters, digits and /_+=.@-
 const secretNamePattern = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
 const tagKeyPattern = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$/u;
@@ -48,18 +49,18 @@ const tagValuePattern = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{0,256}$/u;
 
 const must = (field: string, what: string) => ({ error: `"${field}" must be ${what}` });
 const uuid = (field: string, what: string) => z.guid(must(field, `${what} (a UUID)`));
-const duration = (field: string) =>
-  z.string(must(field, "a duration string, e.g. 30d, 12h, 90m or 45s")).transform((text, ctx) => {
-    try {
-      return parseDuration(text, field);
-    } catch {
-      ctx.addIssue({
-        code: "custom",
-        message: `"${field}" must be a whole number and one unit (d, h, m, s), e.g. 30d, 12h, 90m or 45s`,
-      });
-      return z.NEVER;
-    }
-  });
+// The resource's wording of the rotation policy's rules (secrets/rotation-policy.ts): each message
+// quotes its field.
+const rotationWording: RotationPolicyWording = {
+  notObject: must("rotation", 'an object { every, grace } of durations, e.g. { every: "30d", grace: "2h" }')
+    .error,
+  notString: (field) => must(`rotation.${field}`, "a duration string, e.g. 30d, 12h, 90m or 45s").error,
+  notDuration: (field) =>
+    `"rotation.${field}" must be a whole number and one unit (d, h, m, s), e.g. 30d, 12h, 90m or 45s`,
+  graceBelowFloor: `"rotation.grace" must be a duration of at least 60s, e.g. 2h: LlamaCloud revocation can take up to a minute`,
+  everyNotAboveGrace: (graceMs) =>
+    `"rotation.every" must be longer than "rotation.grace" (${formatDuration(graceMs)}), e.g. 30d: the previous key must be revoked before the next rotation`,
+};
 
 /** The schema of the resource's own inputs (`__provider` and output seeds removed first). */
 export const apiKeyInputsSchema = z
@@ -72,15 +73,13 @@ export const apiKeyInputsSchema = z
       .refine((name) => [...name].length <= 3000, must("projectName", "at most 3000 characters"))
       .optional(),
     organizationId: uuid("organizationId", "the LlamaCloud organization id").optional(),
-    environment: z
-      .string(must("environment", "a short lowercase label, e.g. prod"))
-      .regex(
-        environmentPattern,
-        must(
-          "environment",
-          "a short lowercase label: a letter, then up to 31 letters, digits or dashes, e.g. prod",
-        ),
-      ),
+    environment: environmentSchema({
+      notString: must("environment", "a short lowercase label, e.g. prod").error,
+      invalid: must(
+        "environment",
+        "a short lowercase label: a letter, then up to 31 letters, digits or dashes, e.g. prod",
+      ).error,
+    }),
     name: z
       .string(must("name", "a display prefix for key names"))
       .regex(
@@ -143,15 +142,10 @@ export const apiKeyInputsSchema = z
         error: `"recoveryWindowInDays" must be 0 (delete without recovery) or 7 to 30`,
       })
       .optional(),
-    rotation: z
-      .object(
-        { every: duration("rotation.every"), grace: duration("rotation.grace") },
-        must("rotation", 'an object { every, grace } of durations, e.g. { every: "30d", grace: "2h" }'),
-      )
-      .strict()
-      .optional(),
+    // Its two rules are judged below, after the other cross-field rules.
+    rotation: rotationPolicySchema(rotationWording, { checked: false }).optional(),
     region: z
-      .enum(["us", "eu"], must("region", `"us" or "eu" (the public LlamaCloud deployments)`))
+      .enum(LLAMACLOUD_REGIONS, must("region", `"us" or "eu" (the public LlamaCloud deployments)`))
       .optional(),
     baseUrl: z
       .url({
@@ -203,20 +197,8 @@ export const apiKeyInputsSchema = z
         `both are set: ${shown(inputs.region)} and ${shown(inputs.baseUrl)}`,
       );
     }
-    const rotation = inputs.rotation;
-    if (rotation !== undefined) {
-      if (rotation.grace < MIN_GRACE_MS) {
-        issue(
-          "rotation.grace",
-          `"rotation.grace" must be a duration of at least 60s, e.g. 2h: LlamaCloud revocation can take up to a minute`,
-        );
-      } else if (rotation.every <= rotation.grace) {
-        issue(
-          "rotation.every",
-          `"rotation.every" must be longer than "rotation.grace" (${formatDuration(rotation.grace)}), e.g. 30d: the previous key must be revoked before the next rotation`,
-        );
-      }
-    }
+    if (inputs.rotation !== undefined)
+      checkRotationPolicy(rotationWording, ["rotation"])(inputs.rotation, ctx);
   });
 
 /** Validated inputs; rotation durations in milliseconds. */
@@ -277,10 +259,7 @@ function shown(value: unknown): string {
   } catch {
     text = String(value);
   }
-  text = scrubSecrets(text).replace(
-    /\p{C}/gu,
-    (c) => `\\u${c.codePointAt(0)!.toString(16).padStart(4, "0")}`,
-  );
+  text = scrub(text).replace(/\p{C}/gu, (c) => `\\u${c.codePointAt(0)!.toString(16).padStart(4, "0")}`);
   return text.length > MAX_SHOWN ? `${text.slice(0, MAX_SHOWN)}…` : text;
 }
 

@@ -1,4 +1,5 @@
-import { type Redacted, redacted } from "../secrets/redacted";
+import { type Redacted, redacted } from "../redaction";
+import { nonEmpty } from "../secrets/env";
 import { ProviderError } from "./errors";
 
 /**
@@ -27,10 +28,6 @@ export interface ProviderSettings {
   /** Where the key came from, for messages: `config llamacloud:apiKey` or `env LLAMA_CLOUD_API_KEY`. */
   apiKeySource?: string;
   baseUrl?: string;
-}
-
-function nonEmpty(value: string | undefined): string | undefined {
-  return value === undefined || value.trim() === "" ? undefined : value;
 }
 
 /** Stack config first, then the environment. Never throws: missing credentials fail at first use. */

@@ -2,7 +2,7 @@ import * as path from "node:path";
 import type * as Aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { parseDuration } from "../secrets/tags";
+import { parseDuration } from "../secrets/duration";
 import { ProviderError } from "./errors";
 import type { NativeRotationArgs } from "./native-rotation-args";
 

@@ -4,8 +4,10 @@ import {
   isLlamaCloudError,
   type LlamaCloudClient,
   type Project,
+  regionBaseUrls,
 } from "../llamacloud";
 import { DEFAULT_KEY_PREFIX, keyName } from "../llamacloud/key-name";
+import { mintNamedKey } from "../llamacloud/mint";
 import {
   AWSCURRENT,
   AWSPENDING,
@@ -25,12 +27,12 @@ import {
   TAG_PROJECT_ID,
   TAG_ROTATE_EVERY,
 } from "../secrets";
+import { buildPayload } from "../secrets/payload";
 import {
   type ApiKeyInputs,
   createToken,
   defaultSecretName,
   diffInputs,
-  LLAMACLOUD_REGION_URLS,
   parseInputs,
   recordInputs,
   validateInputs,
@@ -99,7 +101,7 @@ function clientFor(baseUrl: string | undefined): LlamaCloudClient {
 
 function hostFor(inputs: ApiKeyInputs): string | undefined {
   if (inputs.baseUrl !== undefined) return inputs.baseUrl;
-  if (inputs.region !== undefined) return LLAMACLOUD_REGION_URLS[inputs.region];
+  if (inputs.region !== undefined) return regionBaseUrls[inputs.region];
   return settings().baseUrl;
 }
 
@@ -426,8 +428,7 @@ export async function create(raw: Props): Promise<{ id: string; outs: ApiKeyOutp
     const minted = await mint(client, project.id, name);
     let reading: { payload: SecretPayloadInput; versionId: string };
     try {
-      const payload: SecretPayloadInput = {
-        format: 1,
+      const payload = buildPayload({
         apiKey: minted.secret,
         keyId: minted.key.id,
         keyName: name,
@@ -436,7 +437,7 @@ export async function create(raw: Props): Promise<{ id: string; outs: ApiKeyOutp
         environment: inputs.environment,
         baseUrl: client.baseUrl,
         createdAt: isoOrNow(minted.key.createdAt),
-      };
+      });
       const written = await store.writeVersion(target.arn, { token, payload, stage: AWSCURRENT });
       await store.tag(target.arn, tags);
       reading = { payload, versionId: written.versionId };
@@ -484,23 +485,20 @@ async function forgetPastLife(store: SecretStore, target: Target, versionId: str
   }
 }
 
-async function mint(client: LlamaCloudClient, projectId: string, name: string) {
-  try {
-    return await client.createApiKey({ projectId, name });
-  } catch (error) {
-    if (!isLlamaCloudError(error) || !error.ambiguous) throw error;
-    // The create may have happened: find it by its unique name and revoke it, so a retry starts clean.
-    const found = await client.findApiKeysByName({ projectId, name }).catch(() => undefined);
-    if (found === undefined) {
-      throw new ProviderError(
-        "PROVIDER_KEY_LEAKED",
-        `${error.message} Looking for the key named ${name} failed too: revoke it in LlamaCloud if it exists.`,
-        { cause: error },
-      );
-    }
-    for (const key of found) await client.deleteApiKey(key.id);
-    throw error;
-  }
+// One attempt: a create whose answer was lost has its key revoked by name, so a retry starts clean.
+function mint(client: LlamaCloudClient, projectId: string, name: string) {
+  return mintNamedKey(
+    client,
+    { projectId, name },
+    {
+      searchFailed: (error) =>
+        new ProviderError(
+          "PROVIDER_KEY_LEAKED",
+          `${error.message} Looking for the key named ${name} failed too: revoke it in LlamaCloud if it exists.`,
+          { cause: error },
+        ),
+    },
+  );
 }
 
 async function rollback(

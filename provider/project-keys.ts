@@ -1,15 +1,15 @@
 import type * as Aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
+import { KEY_PREFIX_PATTERN } from "../llamacloud/key-name";
+import { formatDuration, parseDuration } from "../secrets/duration";
+import { environmentSchema } from "../secrets/environment";
 import {
-  formatDuration,
-  parseDuration,
-  TAG_ENVIRONMENT,
-  TAG_GRACE,
-  TAG_MANAGED,
-  TAG_PROJECT_ID,
-  TAG_ROTATE_EVERY,
-} from "../secrets/tags";
+  checkRotationPolicy,
+  ROTATION_POLICY_WORDING,
+  rotationPolicyFields,
+} from "../secrets/rotation-policy";
+import { TAG_ENVIRONMENT, TAG_GRACE, TAG_MANAGED, TAG_PROJECT_ID, TAG_ROTATE_EVERY } from "../secrets/tags";
 import { ApiKey } from "./api-key";
 import { DEFAULT_SECRET_PREFIX } from "./args";
 import { ProviderError } from "./errors";
@@ -89,9 +89,7 @@ export interface ProjectKeysArgs {
   keyPrefix?: string;
 }
 
-const environment = z
-  .string()
-  .regex(/^[a-z][a-z0-9-]{0,31}$/, { error: "must be a short lowercase label, e.g. prod" });
+const environment = environmentSchema({ invalid: "must be a short lowercase label, e.g. prod" });
 
 const argsSchema = z.object({
   projects: z
@@ -116,6 +114,17 @@ const argsSchema = z.object({
     .number()
     .int()
     .refine((d) => d === 0 || (d >= 7 && d <= 30), { error: "must be 0 or 7 to 30" })
+    .optional(),
+  // The same rules as ApiKey's `rotation` and the stack config's; `mode` and `native` are checked below.
+  rotation: z
+    .object(rotationPolicyFields(), { error: ROTATION_POLICY_WORDING.notObject })
+    .superRefine(checkRotationPolicy())
+    .optional(),
+  keyPrefix: z
+    .string()
+    .regex(KEY_PREFIX_PATTERN, {
+      error: "must be 1-100 letters, digits, dots, underscores or dashes (no slashes), e.g. checkout-api",
+    })
     .optional(),
 });
 

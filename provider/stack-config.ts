@@ -1,7 +1,8 @@
 import { z } from "zod";
 import { KEY_PREFIX_PATTERN } from "../llamacloud/key-name";
-import { parseDuration } from "../secrets/tags";
-import { DEFAULT_SECRET_PREFIX, MIN_GRACE_MS } from "./args";
+import { environmentSchema } from "../secrets/environment";
+import { rotationPolicySchema } from "../secrets/rotation-policy";
+import { DEFAULT_SECRET_PREFIX } from "./args";
 import { ProviderError } from "./errors";
 
 /**
@@ -11,26 +12,6 @@ import { ProviderError } from "./errors";
 
 const NAMESPACE = "llamacloud-keys";
 
-const duration = z.string({ error: "must be a duration string, e.g. 30d or 2h" }).refine(
-  (text) => {
-    try {
-      parseDuration(text);
-      return true;
-    } catch {
-      return false;
-    }
-  },
-  { error: "must be a whole number and one unit (d, h, m, s), e.g. 30d, 12h, 90m or 45s" },
-);
-
-function durationMs(text: string): number | undefined {
-  try {
-    return parseDuration(text);
-  } catch {
-    return undefined;
-  }
-}
-
 const projectSchema = z
   .object({
     name: z.string().min(1, { error: "must be a non-empty project name" }).optional(),
@@ -38,8 +19,8 @@ const projectSchema = z
     organizationId: z.guid({ error: "must be a LlamaCloud organization id (a UUID)" }).optional(),
     environments: z
       .array(
-        z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, {
-          error:
+        environmentSchema({
+          invalid:
             "must be a short lowercase label (a letter, then up to 31 letters, digits or dashes), e.g. prod",
         }),
         { error: 'must be a list of environment labels, e.g. ["staging", "prod"]' },
@@ -55,22 +36,7 @@ const schemas = {
   projects: z
     .array(projectSchema, { error: "must be a list of { name | id, organizationId?, environments }" })
     .min(1, { error: "must list at least one project" }),
-  rotation: z
-    .object(
-      { every: duration, grace: duration },
-      { error: 'must be { every, grace }, e.g. { every: "30d", grace: "2h" }' },
-    )
-    .strict()
-    // zod still runs these when a field already failed its own check: judge only valid durations.
-    .refine((r) => (durationMs(r.grace) ?? MIN_GRACE_MS) >= MIN_GRACE_MS, {
-      error: "must be at least 60s: LlamaCloud revocation can take up to a minute",
-      path: ["grace"],
-    })
-    .refine((r) => (durationMs(r.every) ?? 1) > (durationMs(r.grace) ?? 0), {
-      error: "must be longer than grace: the previous key must be revoked before the next rotation",
-      path: ["every"],
-    })
-    .optional(),
+  rotation: rotationPolicySchema().optional(),
   secretPrefix: z
     .string()
     .regex(/^[A-Za-z0-9/_+=.@-]{1,200}$/, { error: "must be letters, digits and /_+=.@-, e.g. llamacloud" })
@@ -125,7 +91,9 @@ export function parseStackConfig(get: (key: string) => string | undefined): Stac
       continue;
     }
     const result = (schema as z.ZodType).safeParse(value);
-    if (result.success) values[key] = result.data;
+    // The rotation is passed on as written (the schema's milliseconds would change the resources'
+    // recorded inputs, and so their next diff).
+    if (result.success) values[key] = key === "rotation" ? value : result.data;
     else {
       for (const issue of result.error.issues) {
         const path = issue.path

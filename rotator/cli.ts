@@ -1,4 +1,5 @@
 import { parseArgs } from "node:util";
+import { scrub } from "../redaction/scrub";
 
 /**
  * `llamacloud-keys rotate | rotator | status`: parses flags, validates the configuration, and calls
@@ -118,23 +119,15 @@ const processIo: CliIo = {
 };
 
 /**
- * Usage errors echo what was typed, and someone may have pasted a key into a flag: scrub them.
- * Loaded only on these error paths, so `--help` and a normal run pay nothing for it.
- */
-async function scrubbed(text: string): Promise<string> {
-  const { scrub } = await import("../secrets/aws-errors");
-  return scrub(text);
-}
-
-/**
  * Runs a command. `argv[0]` is the subcommand (`rotate`, `rotator`, `status`), the rest its flags.
  * Resolves with the exit code; for `rotator`, once the daemon has stopped.
  */
 export async function main(argv: string[], io: CliIo = processIo): Promise<number> {
   const [command, ...rest] = argv;
+  // Usage errors echo what was typed, and someone may have pasted a key into a flag: each is scrubbed.
   if (command !== "rotate" && command !== "rotator" && command !== "status") {
     io.stderr(
-      await scrubbed(
+      scrub(
         `llamacloud-keys: unknown command ${JSON.stringify(command ?? "")}; expected rotate, rotator or status\n`,
       ),
     );
@@ -151,7 +144,7 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
     values = parsed.values;
   } catch (error) {
     // parseArgs names the flag: "Unknown option '--forse'".
-    io.stderr(await scrubbed(`llamacloud-keys ${command}: ${(error as Error).message}\n\n${usage[command]}`));
+    io.stderr(scrub(`llamacloud-keys ${command}: ${(error as Error).message}\n\n${usage[command]}`));
     return 2;
   }
   if (values.help === true) {
@@ -166,7 +159,7 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
     config = loadConfig(command, values, io.env);
   } catch (error) {
     if (!isRotatorError(error, "ROTATOR_CONFIG")) throw error;
-    io.stderr(await scrubbed(`llamacloud-keys: ${error.message}\n`));
+    io.stderr(scrub(`llamacloud-keys: ${error.message}\n`));
     return 2;
   }
 

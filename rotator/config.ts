@@ -3,8 +3,9 @@ import { z } from "zod";
 import type { LlamaCloudClientOptions } from "../llamacloud/client";
 import { checkApiKey, timeoutsWithin } from "../llamacloud/client-options";
 import { DEFAULT_KEY_PREFIX, KEY_PREFIX_PATTERN } from "../llamacloud/key-name";
-import { type Redacted, redacted } from "../secrets/redacted";
-import { durationSchema } from "../secrets/tags";
+import { type Redacted, redacted } from "../redaction";
+import { durationSchema } from "../secrets/duration";
+import { nonEmpty } from "../secrets/env";
 import { RotatorError } from "./errors";
 
 /**
@@ -201,9 +202,7 @@ export function loadConfig(
     if (id.trim() === "")
       problems.push({ field: "--secret", message: "expected a secret ARN or name, got an empty value" });
   }
-  if (command === "rotate" && flags["dry-run"] === true && flags["revoke-now"] === true) {
-    // Allowed: the plan shows what revoke-now would do. Nothing to check; kept explicit for readers.
-  }
+  // --dry-run with --revoke-now is allowed: the plan shows what revoke-now would do.
 
   const schedule = check("--schedule", cronExpression, flags.schedule) ?? file.schedule ?? DEFAULTS.schedule;
   const concurrency =
@@ -334,10 +333,6 @@ function readConfigFile(path: string, problems: { field: string; message: string
     problems.push({ field: `${path}: ${where}`, message });
   }
   return {};
-}
-
-function nonEmpty(value: string | undefined): string | undefined {
-  return value === undefined || value.trim() === "" ? undefined : value;
 }
 
 /** The rotator's LlamaCloud client options: its key, host and `--llamacloud-timeout`. */

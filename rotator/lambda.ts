@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { LlamaCloudClient } from "../llamacloud/client";
+import { nonEmpty } from "../secrets/env";
 import { createKeyReader, type KeyReader, type KeyReading } from "../secrets/reader";
 import { AWSCURRENT, AWSPENDING, createSecretStore, type SecretStore } from "../secrets/store";
 import { RotatorEmitter } from "./events";
@@ -176,10 +177,10 @@ export interface FunctionConfig {
 export function readFunctionConfig(env: NodeJS.ProcessEnv = process.env): FunctionConfig {
   const parsed = envSchema.safeParse({
     LLAMACLOUD_KEYS_ADMIN_SECRET_ARN: env.LLAMACLOUD_KEYS_ADMIN_SECRET_ARN,
-    LLAMACLOUD_KEYS_SECRET_IDS: blankToUndefined(env.LLAMACLOUD_KEYS_SECRET_IDS),
-    LLAMACLOUD_KEYS_PREFIX: blankToUndefined(env.LLAMACLOUD_KEYS_PREFIX),
-    LLAMACLOUD_KEYS_ADMIN_TTL: blankToUndefined(env.LLAMACLOUD_KEYS_ADMIN_TTL),
-    LLAMACLOUD_KEYS_NOW_OFFSET_MS: blankToUndefined(env.LLAMACLOUD_KEYS_NOW_OFFSET_MS),
+    LLAMACLOUD_KEYS_SECRET_IDS: nonEmpty(env.LLAMACLOUD_KEYS_SECRET_IDS),
+    LLAMACLOUD_KEYS_PREFIX: nonEmpty(env.LLAMACLOUD_KEYS_PREFIX),
+    LLAMACLOUD_KEYS_ADMIN_TTL: nonEmpty(env.LLAMACLOUD_KEYS_ADMIN_TTL),
+    LLAMACLOUD_KEYS_NOW_OFFSET_MS: nonEmpty(env.LLAMACLOUD_KEYS_NOW_OFFSET_MS),
   });
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `${i.path.map(String).join(".")}: ${i.message}`);
@@ -201,10 +202,6 @@ export function readFunctionConfig(env: NodeJS.ProcessEnv = process.env): Functi
       ? {}
       : { nowOffsetMs: Number(e.LLAMACLOUD_KEYS_NOW_OFFSET_MS) }),
   };
-}
-
-function blankToUndefined(value: string | undefined): string | undefined {
-  return value === undefined || value.trim() === "" ? undefined : value;
 }
 
 /** What a handler is built from; `createRotationHandler()` with no argument reads the environment. */

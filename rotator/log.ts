@@ -1,10 +1,11 @@
+import { scrub } from "../redaction";
 import type { RotatorEmitter, RotatorEventName, RotatorEvents } from "./events";
 
 /**
  * The rotator's log: one JSON object per event on stderr (for machines: `jq`, Loki, CloudWatch), or
  * one readable line per meaningful event when stderr is a terminal. Events never carry key material
- * (ids and `llx-…abcd` only); as a second line of defence anything shaped like a key is masked
- * before it is written.
+ * (ids and `llx-…abcd` only); as a second line of defence every line passes through the one
+ * scrubber (`redaction/scrub.ts`) before it is written.
  */
 
 export type LogFormat = "json" | "pretty";
@@ -18,8 +19,6 @@ export interface LoggerOptions {
 }
 
 type Level = "debug" | "info" | "warn" | "error";
-
-const keyPattern = /llx-[A-Za-z0-9_-]{8,}/g;
 
 function levelOf<E extends RotatorEventName>(event: E, payload: RotatorEvents[E]): Level {
   if (event === "rotation:failed") return "error";
@@ -88,7 +87,7 @@ export function attachLogger(events: RotatorEmitter, options: LoggerOptions = {}
       const time = new Date(now()).toISOString().slice(11, 19);
       line = `${time} ${level === "info" ? "" : `${level.toUpperCase()} `}${secret ? `${shortName(secret)} ` : ""}${msg}`;
     }
-    write(`${line.replace(keyPattern, "llx-[redacted]")}\n`);
+    write(`${scrub(line)}\n`);
   });
 }
 

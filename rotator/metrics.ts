@@ -66,7 +66,7 @@ export function createMetrics(events: RotatorEmitter, now: () => number = Date.n
       }
     },
     "schedule:overdue": (e: { secretArn: string }) => {
-      // Only a pass reports overdue secrets; the gauge takes the pass's set when it finishes.
+      // Events come within a pass; the gauge follows at its end.
       overdueNow.add(e.secretArn);
     },
   };

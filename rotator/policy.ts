@@ -1,7 +1,8 @@
+import { GRACE_FLOOR_MS } from "../secrets/rotation-policy";
 import type { SecretDescription } from "../secrets/store";
 import { readManagementTags, TAG_ENVIRONMENT, TAG_GRACE, TAG_MANAGED, TAG_PROJECT_ID } from "../secrets/tags";
 import { RotatorError } from "./errors";
-import { DEFAULT_GRACE_MS, GRACE_FLOOR_MS } from "./services";
+import { DEFAULT_GRACE_MS } from "./services";
 
 /**
  * A secret's rotation policy: its management tags, validated. Pure: takes what DescribeSecret (or

@@ -1,7 +1,10 @@
+import { keyName } from "../llamacloud/key-name";
+import { formatDuration } from "../secrets/duration";
 import { redactKey } from "../secrets/payload";
-import { DEFAULT_TTL_MS as READER_DEFAULT_TTL_MS } from "../secrets/reader";
+import { DEFAULT_TTL_MS as READER_DEFAULT_TTL_MS } from "../secrets/reader-defaults";
+import { GRACE_FLOOR_MS } from "../secrets/rotation-policy";
 import type { ManagedSecretSummary } from "../secrets/store";
-import { formatDuration, TAG_GRACE } from "../secrets/tags";
+import { TAG_GRACE } from "../secrets/tags";
 import { errorCode, errorMessage, isRotatorError, RotatorError } from "./errors";
 import { isNativeRotation, processNativeSecret } from "./native";
 import { dueAt, type PlannedRevocation, planSecret, type SecretPlan } from "./plan";
@@ -16,7 +19,7 @@ import { abandonPending, finishFrom, revokeEach, rotateFrom, type StagedKey } fr
  * 60 s floor covers only the delay, since the rotator cannot know the readers' TTL; below this the
  * rotator warns on behalf of apps that use the shipped reader's default TTL.
  */
-const READER_SAFE_GRACE_MS = READER_DEFAULT_TTL_MS + 60_000;
+const READER_SAFE_GRACE_MS = READER_DEFAULT_TTL_MS + GRACE_FLOOR_MS;
 
 // Defined apart so native.ts can name them without importing this module (which imports it).
 export type { SecretOptions, SecretResult } from "./secret-result";
@@ -236,7 +239,7 @@ function rotated(
   }
   labels[state.current.versionId] = [...(labels[state.current.versionId] ?? []), "AWSPREVIOUS"];
   labels[token] = ["AWSCURRENT"];
-  const name = `${state.keyPrefix}/${state.policy.projectId}/${state.policy.environment}/${token}`;
+  const name = keyName(state.keyPrefix, state.policy.projectId, state.policy.environment, token);
   const payload = { ...state.current.payload, keyId: staged.keyId, keyName: name };
   const { pending: _pending, ...rest } = state;
   // Written just now: its CreatedDate is within the round trip of this clock reading.

@@ -12,8 +12,8 @@ import { RotatorEmitter } from "./events";
  * (see {@link STAGING_WINDOW_MS}) and in `plan.ts`, which applies it.
  */
 
-/** Invariant 3's floor: LlamaCloud may keep accepting a revoked key for up to a minute. */
-export const GRACE_FLOOR_MS = 60_000;
+/** Invariant 3's floor (`secrets/rotation-policy.ts`), re-exported for the rotator's embedders. */
+export { GRACE_FLOOR_MS } from "../secrets/rotation-policy";
 /** Grace when the secret has no `llamacloud-keys:grace` tag: outlasts AWS's hourly caching clients. */
 export const DEFAULT_GRACE_MS = 2 * 3_600_000;
 /**

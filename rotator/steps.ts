@@ -2,10 +2,10 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { CreatedApiKey } from "../llamacloud";
 import { isLlamaCloudError } from "../llamacloud/errors";
 import { keyName } from "../llamacloud/key-name";
-import type { ApiKeyInfo } from "../llamacloud/schemas";
+import { mintNamedKey } from "../llamacloud/mint";
+import type { Redacted } from "../redaction";
 import { isSecretsError } from "../secrets/errors";
-import { redactKey, type SecretPayload, type SecretPayloadInput } from "../secrets/payload";
-import type { Redacted } from "../secrets/redacted";
+import { buildPayload, redactKey, type SecretPayload } from "../secrets/payload";
 import { AWSCURRENT, AWSPENDING, type SecretDescription } from "../secrets/store";
 import { RotatorError } from "./errors";
 import type { RevokeReason, StepName } from "./events";
@@ -481,35 +481,30 @@ async function mint(
 ): Promise<CreatedApiKey & { name: string }> {
   const { policy } = state;
   const name = keyName(state.keyPrefix, policy.projectId, policy.environment, token);
-  // LlamaCloud's create takes no idempotency key: after an ambiguous failure the key may exist without
-  // us ever seeing its plaintext. Such keys (named like ours, not seen before) are revoked, then the
-  // create is tried again, a bounded number of times.
-  const seen = new Set(state.liveKeys.filter((key) => key.name === name).map((key) => key.id));
-  let last: unknown;
-  for (let attempt = 1; attempt <= CREATE_ATTEMPTS; attempt++) {
-    try {
-      return { ...(await services.client.createApiKey({ projectId: policy.projectId, name })), name };
-    } catch (error) {
-      if (!isLlamaCloudError(error) || !error.ambiguous) throw error;
-      last = error;
-      const found: ApiKeyInfo[] = await services.client.findApiKeysByName({
-        projectId: policy.projectId,
-        name,
-      });
-      for (const key of found) {
-        if (seen.has(key.id)) continue;
-        seen.add(key.id);
-        await revokeKey(services, policy.arn, { keyId: key.id, reason: "orphan" });
-      }
-    }
+  // Keys of a lost create (named like ours, not listed before) are revoked and the create tried
+  // again (llamacloud/mint.ts); keys already listed under the name are left to the plan.
+  try {
+    const minted = await mintNamedKey(
+      services.client,
+      { projectId: policy.projectId, name },
+      {
+        attempts: CREATE_ATTEMPTS,
+        known: state.liveKeys.filter((key) => key.name === name).map((key) => key.id),
+        revoke: (key) => revokeKey(services, policy.arn, { keyId: key.id, reason: "orphan" }),
+      },
+    );
+    return { ...minted, name };
+  } catch (error) {
+    // Only the last of CREATE_ATTEMPTS lost answers comes out ambiguous.
+    if (!isLlamaCloudError(error) || !error.ambiguous) throw error;
+    throw new RotatorError(
+      "ROTATOR_CREATE_FAILED",
+      `createSecret: LlamaCloud's answer to creating key ${JSON.stringify(name)} in project ${policy.projectId} was lost ` +
+        `${CREATE_ATTEMPTS} times (last: ${error.message}). Keys it may have made were revoked; nothing was ` +
+        `written to ${policy.arn}. Check connectivity to LlamaCloud and rerun.`,
+      { secretId: policy.arn, step: "createSecret" },
+    );
   }
-  throw new RotatorError(
-    "ROTATOR_CREATE_FAILED",
-    `createSecret: LlamaCloud's answer to creating key ${JSON.stringify(name)} in project ${policy.projectId} was lost ` +
-      `${CREATE_ATTEMPTS} times (last: ${(last as Error).message}). Keys it may have made were revoked; nothing was ` +
-      `written to ${policy.arn}. Check connectivity to LlamaCloud and rerun.`,
-    { secretId: policy.arn, step: "createSecret" },
-  );
 }
 
 /**
@@ -525,8 +520,7 @@ async function stage(
 ): Promise<{ staged: StagedKey; apiKey: Redacted<string> }> {
   const { policy } = state;
   const arn = policy.arn;
-  const payload: SecretPayloadInput = {
-    format: 1,
+  const payload = buildPayload({
     apiKey: minted.secret,
     keyId: minted.key.id,
     keyName: minted.name,
@@ -534,8 +528,8 @@ async function stage(
     organizationId: state.current.payload.organizationId,
     environment: policy.environment,
     baseUrl: state.current.payload.baseUrl,
-    createdAt: new Date(services.now()).toISOString(),
-  };
+    createdAt: new Date(services.now()),
+  });
   try {
     await services.store.writeVersion(arn, { token, payload, stage: AWSPENDING, checkedByCaller: true });
   } catch (error) {

@@ -1,3 +1,4 @@
+import { scrub } from "../redaction";
 import {
   type AwsErrorSummary,
   SecretAccessDeniedError,
@@ -22,18 +23,6 @@ export interface AwsCallContext {
   region?: string;
   /** Values that must never appear in a message (the serialized payload, the key). */
   sensitive?: readonly string[];
-}
-
-const keyLike = /llx-[A-Za-z0-9_-]+/g;
-
-/** Removes known secret values and anything shaped like a LlamaCloud key. */
-export function scrub(text: string, sensitive: readonly string[] = []): string {
-  let clean = text;
-  for (const value of sensitive) {
-    // Short strings would blank out ordinary words; nothing we protect is that short.
-    if (value.length >= 8) clean = clean.split(value).join("[redacted]");
-  }
-  return clean.replace(keyLike, "llx-[redacted]");
 }
 
 /**

@@ -5,6 +5,8 @@
  * their classes. Everything else in `secrets/` is internal; the names offered here are pinned by
  * test/package/exports.test.ts.
  */
+
+export { Redacted, redacted } from "../redaction";
 export {
   isSecretsError,
   MalformedPayloadError,
@@ -28,7 +30,6 @@ export {
   type KeyReaderOptions,
   type KeyReading,
 } from "./reader";
-export { Redacted, redacted } from "./redacted";
 export {
   AWSCURRENT,
   AWSPENDING,

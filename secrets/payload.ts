@@ -1,6 +1,6 @@
 import { z } from "zod";
+import { isRedacted, type Redacted, redacted } from "../redaction";
 import { MalformedPayloadError } from "./errors";
-import { isRedacted, type Redacted, redacted } from "./redacted";
 
 /**
  * The JSON value of a managed secret (DESIGN.md, "The secret payload"). This is a public contract:
@@ -52,6 +52,40 @@ export type SecretPayload = z.output<typeof secretPayloadSchema>;
 export type SecretPayloadInput = Omit<z.input<typeof secretPayloadSchema>, "apiKey"> & {
   apiKey: Redacted<string>;
 };
+
+/** What a writer knows of a key; {@link buildPayload} adds the rest. */
+export interface PayloadFields {
+  apiKey: Redacted<string>;
+  keyId: string;
+  keyName: string;
+  projectId: string;
+  /** Null (the default) when the project's organization is not known. */
+  organizationId?: string | null;
+  environment: string;
+  baseUrl: string;
+  /** When the key was made; now when unset. */
+  createdAt?: string | Date;
+}
+
+/**
+ * The payload to write for a key: the current `format`, the fields in their contract order. The one
+ * place a payload is put together (the provider's create, the rotator's createSecret, the bench and
+ * the demo), so a new field or format is added once.
+ */
+export function buildPayload(fields: PayloadFields): SecretPayloadInput {
+  const createdAt = fields.createdAt ?? new Date();
+  return {
+    format: PAYLOAD_FORMAT,
+    apiKey: fields.apiKey,
+    keyId: fields.keyId,
+    keyName: fields.keyName,
+    projectId: fields.projectId,
+    organizationId: fields.organizationId ?? null,
+    environment: fields.environment,
+    baseUrl: fields.baseUrl,
+    createdAt: typeof createdAt === "string" ? createdAt : createdAt.toISOString(),
+  };
+}
 
 /** Where a payload came from, for error messages. */
 export interface PayloadLocation {

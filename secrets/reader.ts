@@ -1,6 +1,13 @@
 import { inspect } from "node:util";
+import { toMilliseconds } from "./duration";
 import { isSecretsError, SecretInvalidRequestError } from "./errors";
 import type { SecretPayload } from "./payload";
+import {
+  DEFAULT_JITTER,
+  DEFAULT_MAX_STALE_MS,
+  DEFAULT_MIN_FORCED_REFRESH_MS,
+  DEFAULT_TTL_MS,
+} from "./reader-defaults";
 import {
   AWSCURRENT,
   AWSPREVIOUS,
@@ -10,19 +17,10 @@ import {
   type SecretStoreCredentials,
   type StoreCallEvent,
 } from "./store";
-import { toMilliseconds } from "./tags";
 
 // This module is what deployed apps load (the `./secrets` subpath): it must not import undici,
 // @pulumi/* or anything from llamacloud/. A test checks the import graph.
 
-/** Default cache TTL: 5 minutes, like the Parameters and Secrets Lambda Extension's maximum. */
-export const DEFAULT_TTL_MS = 300_000;
-/** Default limit on serving a value past its TTL while Secrets Manager fails: 15 minutes. */
-const DEFAULT_MAX_STALE_MS = 900_000;
-/** Default TTL jitter: each cached value lives between 90% and 100% of the TTL. */
-const DEFAULT_JITTER = 0.1;
-/** Default minimum time between two forced refreshes triggered by LlamaCloud 401/403s. */
-const DEFAULT_MIN_FORCED_REFRESH_MS = 5_000;
 /** Backoff after failed fetches: 1 s doubling up to 30 s, each delay jittered down by up to half. */
 const BACKOFF_INITIAL_MS = 1_000;
 const BACKOFF_MAX_MS = 30_000;

@@ -21,6 +21,7 @@ import {
   scheduledForDeletionMessage,
   toSecretsError,
 } from "./aws-errors";
+import { nonEmpty } from "./env";
 import {
   isSecretsError,
   MalformedPayloadError,
@@ -321,10 +322,6 @@ export function resolveStoreLocation(options: SecretStoreOptions = {}): {
   const endpoint =
     options.endpoint ?? nonEmpty(env.AWS_ENDPOINT_URL_SECRETS_MANAGER) ?? nonEmpty(env.AWS_ENDPOINT_URL);
   return { ...(region === undefined ? {} : { region }), ...(endpoint === undefined ? {} : { endpoint }) };
-}
-
-function nonEmpty(value: string | undefined): string | undefined {
-  return value === undefined || value === "" ? undefined : value;
 }
 
 /**

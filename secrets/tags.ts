@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { DURATION_HINT, durationSchema, formatDuration, parseDuration } from "./duration";
 import { InvalidManagementTagError } from "./errors";
 
 /**
@@ -16,72 +17,6 @@ export const TAG_GRACE = "llamacloud-keys:grace";
  * attempt made. Not part of the rotator's inventory; it ignores it.
  */
 export const TAG_OWNER = "llamacloud-keys:owner";
-
-const unitMs = { d: 86_400_000, h: 3_600_000, m: 60_000, s: 1_000 } as const;
-type Unit = keyof typeof unitMs;
-
-const durationPattern = /^([1-9][0-9]{0,8})(d|h|m|s)$/;
-const durationHint = "a whole number and one unit, e.g. 30d, 12h, 90m or 45s";
-
-/**
- * A duration as written in tags, config and flags: a positive whole number and one unit (`d`, `h`,
- * `m`, `s`). Parses to milliseconds.
- */
-export const durationSchema = z
-  .string({ error: `expected a duration string: ${durationHint}` })
-  .regex(durationPattern, { error: `expected ${durationHint}` })
-  .transform((text) => {
-    const [, amount, unit] = durationPattern.exec(text) as RegExpExecArray;
-    return Number(amount) * unitMs[unit as Unit];
-  });
-
-/** A duration string did not parse; `field` names where it came from. */
-class InvalidDurationError extends Error {
-  readonly code = "INVALID_DURATION";
-  readonly field: string;
-
-  constructor(field: string, value: unknown) {
-    // Durations are not secret, so quoting the value is allowed and helps.
-    super(`"${field}" must be ${durationHint}; got ${JSON.stringify(value) ?? String(value)}`);
-    this.name = "InvalidDurationError";
-    this.field = field;
-  }
-}
-
-/**
- * `"30d"` → 2,592,000,000. Throws {@link InvalidDurationError} naming `field` when the text is
- * not a duration.
- */
-export function parseDuration(text: string, field = "duration"): number {
-  const result = durationSchema.safeParse(text);
-  if (!result.success) throw new InvalidDurationError(field, text);
-  return result.data;
-}
-
-/**
- * The inverse of {@link parseDuration}: the largest unit that divides `ms` exactly, e.g. 5,400,000
- * → `"90m"`. Throws a RangeError for values a duration string cannot express (not a positive whole
- * number of seconds).
- */
-export function formatDuration(ms: number): string {
-  if (!Number.isInteger(ms) || ms <= 0 || ms % 1000 !== 0) {
-    throw new RangeError(`formatDuration: ${ms} ms is not a positive whole number of seconds`);
-  }
-  for (const unit of ["d", "h", "m", "s"] as const) {
-    if (ms % unitMs[unit] === 0) return `${ms / unitMs[unit]}${unit}`;
-  }
-  /* c8 ignore next */
-  throw new RangeError(`formatDuration: ${ms}`);
-}
-
-/** Accepts milliseconds or a duration string; for options like the reader's `ttl`. */
-export function toMilliseconds(value: number | string, field: string): number {
-  if (typeof value === "string") return parseDuration(value, field);
-  if (!Number.isFinite(value) || value < 0) {
-    throw new InvalidDurationError(field, value);
-  }
-  return value;
-}
 
 export interface ManagementTagsInput {
   projectId: string;
@@ -119,7 +54,28 @@ export interface ManagementTags {
   graceMs?: number;
 }
 
-const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const expected = {
+  [TAG_PROJECT_ID]: "a LlamaCloud project UUID",
+  [TAG_ENVIRONMENT]: "an environment name, e.g. prod",
+  [TAG_ROTATE_EVERY]: DURATION_HINT,
+  [TAG_GRACE]: DURATION_HINT,
+} as const;
+
+/**
+ * The tag contract as read back (DESIGN.md): each tag optional, each present one usable. The
+ * environment tag need only be non-blank (a secret tagged by hand is managed too); the first issue
+ * names the tag, in this order.
+ */
+const managementTagsSchema = z.object({
+  [TAG_MANAGED]: z.string().optional(),
+  [TAG_PROJECT_ID]: z.guid().optional(),
+  [TAG_ENVIRONMENT]: z
+    .string()
+    .refine((text) => text.trim() !== "")
+    .optional(),
+  [TAG_ROTATE_EVERY]: durationSchema.optional(),
+  [TAG_GRACE]: durationSchema.optional(),
+});
 
 /**
  * Reads the management tags. A tag that is present but unusable throws
@@ -127,32 +83,20 @@ const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{1
  * absent tags are simply absent (the caller decides which it needs).
  */
 export function readManagementTags(tags: Record<string, string>, secretId: string): ManagementTags {
-  const result: ManagementTags = { managed: tags[TAG_MANAGED] === "true" };
-  const projectId = tags[TAG_PROJECT_ID];
-  if (projectId !== undefined) {
-    if (!uuidPattern.test(projectId))
-      throw badTag(secretId, TAG_PROJECT_ID, projectId, "a LlamaCloud project UUID");
-    result.projectId = projectId;
+  const parsed = managementTagsSchema.safeParse(tags);
+  if (!parsed.success) {
+    const tag = parsed.error.issues[0]?.path[0] as keyof typeof expected;
+    throw badTag(secretId, tag, tags[tag] as string, expected[tag]);
   }
-  const environment = tags[TAG_ENVIRONMENT];
-  if (environment !== undefined) {
-    if (environment.trim() === "")
-      throw badTag(secretId, TAG_ENVIRONMENT, environment, "an environment name, e.g. prod");
-    result.environment = environment;
-  }
-  const rotateEvery = tags[TAG_ROTATE_EVERY];
-  if (rotateEvery !== undefined) {
-    const parsed = durationSchema.safeParse(rotateEvery);
-    if (!parsed.success) throw badTag(secretId, TAG_ROTATE_EVERY, rotateEvery, durationHint);
-    result.rotateEveryMs = parsed.data;
-  }
-  const grace = tags[TAG_GRACE];
-  if (grace !== undefined) {
-    const parsed = durationSchema.safeParse(grace);
-    if (!parsed.success) throw badTag(secretId, TAG_GRACE, grace, durationHint);
-    result.graceMs = parsed.data;
-  }
-  return result;
+  const read = parsed.data;
+  return {
+    // Only the exact value `true` marks a secret managed.
+    managed: read[TAG_MANAGED] === "true",
+    ...(read[TAG_PROJECT_ID] === undefined ? {} : { projectId: read[TAG_PROJECT_ID] }),
+    ...(read[TAG_ENVIRONMENT] === undefined ? {} : { environment: read[TAG_ENVIRONMENT] }),
+    ...(read[TAG_ROTATE_EVERY] === undefined ? {} : { rotateEveryMs: read[TAG_ROTATE_EVERY] }),
+    ...(read[TAG_GRACE] === undefined ? {} : { graceMs: read[TAG_GRACE] }),
+  };
 }
 
 function badTag(secretId: string, tag: string, value: string, expected: string): InvalidManagementTagError {

@@ -107,17 +107,17 @@ async function runNativeDemo({ quiet = false, toolsFile } = {}) {
         if (packaged.code !== 0) throw new Error(`package:lambda failed: ${packaged.tail.join(" | ")}`);
         store = createSecretStore({ region: REGION, endpoint: engine.endpoint, credentials: CREDENTIALS });
         const project = emulator.projects[0];
-        const payload = (apiKey, keyId, keyName, environment) => ({
-          format: 1,
-          apiKey: redacted(apiKey),
-          keyId,
-          keyName,
-          projectId: project.id,
-          organizationId: emulator.organizationId,
-          environment,
-          baseUrl: emulator.url,
-          createdAt: new Date().toISOString(),
-        });
+        const { buildPayload } = require(dist("secrets/payload.js"));
+        const payload = (apiKey, keyId, keyName, environment) =>
+          buildPayload({
+            apiKey: redacted(apiKey),
+            keyId,
+            keyName,
+            projectId: project.id,
+            organizationId: emulator.organizationId,
+            environment,
+            baseUrl: emulator.url,
+          });
         const admin = await store.createSecret({ name: "llamacloud/admin" });
         await store.writeVersion(admin.arn, {
           token: randomUUID(),

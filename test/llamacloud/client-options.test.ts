@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { createLlamaCloudClient, isLlamaCloudError } from "../../llamacloud";
 import { defaultTimeouts, resolveClientOptions } from "../../llamacloud/client-options";
 import { apiKeySchema, createdApiKeySchema, looksLikeFullKey } from "../../llamacloud/schemas";
-import { redacted } from "../../secrets/redacted";
+import { redacted } from "../../redaction";
 import { fakeKey } from "../harness/fake-key";
 
 function configError(run: () => unknown): string {

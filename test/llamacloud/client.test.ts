@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createLlamaCloudClient, isLlamaCloudError, type LlamaCloudError } from "../../llamacloud";
 import { type EmulatorHandle, type FaultSpec, startEmulator } from "../../llamacloud/emulator";
-import { isRedacted } from "../../secrets/redacted";
+import { isRedacted } from "../../redaction";
 import { fakeKey } from "../harness/fake-key";
 import { freePort } from "../harness/ports";
 import { projectId, recordingClient } from "./fixtures";

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { RotateSecretCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { startEmulator } from "../../llamacloud/emulator";
-import { redacted } from "../../secrets/redacted";
+import { redacted } from "../../redaction";
 import { createSecretStore } from "../../secrets/store";
 import { motoCredentials } from "../harness/moto";
 import {

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import type { LlamaCloudClient } from "../../llamacloud";
 import { type EmulatorHandle, startEmulator } from "../../llamacloud/emulator";
-import { redacted } from "../../secrets/redacted";
+import { redacted } from "../../redaction";
 import type { SecretStore } from "../../secrets/store";
 import {
   adminClient,

@@ -14,6 +14,7 @@ const nodeRequire = createRequire(join(repoRoot, "package.json"));
 type Pulumi = typeof import("@pulumi/pulumi");
 const pulumi = nodeRequire("@pulumi/pulumi") as Pulumi;
 type Module = typeof import("../../provider/project-keys");
+type ProjectKeysArgs = import("../../provider/project-keys").ProjectKeysArgs;
 const { ProjectKeys } = requireDist<Module>("provider/project-keys.js");
 
 interface Registration {
@@ -177,4 +178,42 @@ test("bad args name the field and what is expected", () => {
       "projects.0.environments.0" must be a short lowercase label, e.g. prod
       "projects.0" must have exactly one of id and name]
   `);
+});
+
+// Issue #16: ProjectKeys judges rotation, environments and the key prefix by the same rules as ApiKey
+// (secrets/rotation-policy.ts, secrets/environment.ts), and reports them like ApiKey: one typed
+// error, PROVIDER_INVALID_ARGS, a line per problem naming the field. A bad duration used to escape
+// as an InvalidDurationError from the tag writing.
+test.each([
+  [
+    { rotation: { every: "soon", grace: "2h" } },
+    `"rotation.every" must be a whole number and one unit (d, h, m, s), e.g. 30d, 12h, 90m or 45s`,
+  ],
+  [
+    { rotation: { every: "30d", grace: "30s" } },
+    `"rotation.grace" must be at least 60s: LlamaCloud revocation can take up to a minute`,
+  ],
+  [
+    { rotation: { every: "1h", grace: "2h" } },
+    `"rotation.every" must be longer than grace: the previous key must be revoked before the next rotation`,
+  ],
+  [{ rotation: { every: "30d" } }, `"rotation.grace" must be a duration string, e.g. 30d or 2h`],
+  [
+    { keyPrefix: "a/b" },
+    `"keyPrefix" must be 1-100 letters, digits, dots, underscores or dashes (no slashes), e.g. checkout-api`,
+  ],
+])("bad args %j: PROVIDER_INVALID_ARGS naming the field and the fix", (extra, line) => {
+  let thrown: unknown;
+  try {
+    // Plain JavaScript callers can pass anything; the types would refuse some of these.
+    const args = { projects: [{ name: "search", environments: ["prod"] }], ...extra } as ProjectKeysArgs;
+    new ProjectKeys("bad-rule", args);
+  } catch (error) {
+    thrown = error;
+  }
+  expect(thrown).toMatchObject({
+    code: "PROVIDER_INVALID_ARGS",
+    issues: [line],
+    message: `Invalid ProjectKeys "bad-rule" args:\n  ${line}`,
+  });
 });

@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, inject, test, vi } fr
 import type { LlamaCloudClient } from "../../llamacloud";
 import { type EmulatorHandle, startEmulator } from "../../llamacloud/emulator";
 import { keyName } from "../../llamacloud/key-name";
-import { redacted } from "../../secrets/redacted";
+import { redacted } from "../../redaction";
 import type { SecretStore } from "../../secrets/store";
 import { motoCredentials } from "../harness/moto";
 import { createPulumiWorkspace, type PulumiWorkspace } from "../harness/pulumi";

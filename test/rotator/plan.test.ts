@@ -2,11 +2,11 @@ import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_KEY_PREFIX, keyName } from "../../llamacloud/key-name";
 import type { ApiKeyInfo } from "../../llamacloud/schemas";
+import { redacted } from "../../redaction";
 import { nextToken, planSecret, type SecretPlan } from "../../rotator/plan";
 import { PROMOTE_WITHIN_MS, STAGING_WINDOW_MS } from "../../rotator/services";
 import type { SecretState, VersionView } from "../../rotator/state";
 import type { SecretPayload } from "../../secrets/payload";
-import { redacted } from "../../secrets/redacted";
 
 /**
  * `plan.ts` on its own: each secret state × time → the decision, as a table. No services: the

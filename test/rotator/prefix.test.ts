@@ -3,10 +3,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_KEY_PREFIX, keyName, parseKeyName } from "../../llamacloud/key-name";
 import { secretKeyPrefixes } from "../../llamacloud/key-ownership";
 import type { ApiKeyInfo } from "../../llamacloud/schemas";
+import { redacted } from "../../redaction";
 import { processSecret } from "../../rotator/rotation";
 import { STAGING_WINDOW_MS } from "../../rotator/services";
 import type { SecretPayload } from "../../secrets/payload";
-import { redacted } from "../../secrets/redacted";
 import {
   createManagedSecret,
   eventsOf,

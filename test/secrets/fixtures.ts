@@ -1,8 +1,8 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { inject } from "vitest";
+import { redacted } from "../../redaction";
 import type { SecretPayload } from "../../secrets/payload";
-import { redacted } from "../../secrets/redacted";
 import {
   createSecretStore,
   type SecretStore,

@@ -1,8 +1,14 @@
 import { inspect } from "node:util";
 import { describe, expect, test } from "vitest";
+import { redacted } from "../../redaction";
 import { isSecretsError, type MalformedPayloadError } from "../../secrets/errors";
-import { parsePayload, redactKey, redactPayload, serializePayload } from "../../secrets/payload";
-import { redacted } from "../../secrets/redacted";
+import {
+  buildPayload,
+  parsePayload,
+  redactKey,
+  redactPayload,
+  serializePayload,
+} from "../../secrets/payload";
 import { fakeKey } from "../harness/fake-key";
 import { makePayload } from "./fixtures";
 
@@ -145,5 +151,48 @@ describe("payload", () => {
       createdAt: payload.createdAt,
     });
     expect(JSON.stringify(view)).not.toContain(key.slice(4, -4));
+  });
+});
+
+describe("buildPayload: the one place a payload is put together", () => {
+  const fields = {
+    apiKey: redacted(key),
+    keyId: "0b6a3f9e-6a53-4c55-9f39-6a0c1f8b7e21",
+    keyName: "llamacloud-keys/p/prod/t",
+    projectId: "3f1a2b4c-5d6e-4f70-8a91-b2c3d4e5f601",
+    environment: "prod",
+    baseUrl: "https://api.cloud.llamaindex.ai",
+  };
+
+  test.each([
+    ["a string date is kept", { createdAt: "2025-01-31T12:00:00.000Z" }, "2025-01-31T12:00:00.000Z", null],
+    [
+      "a Date becomes ISO-8601",
+      { createdAt: new Date(Date.UTC(2025, 0, 31)) },
+      "2025-01-31T00:00:00.000Z",
+      null,
+    ],
+    [
+      "an organization is kept",
+      { createdAt: "2025-01-31T12:00:00Z", organizationId: "9a8b7c6d-5e4f-4a3b-9c2d-1e0f9a8b7c6d" },
+      "2025-01-31T12:00:00Z",
+      "9a8b7c6d-5e4f-4a3b-9c2d-1e0f9a8b7c6d",
+    ],
+  ])("%s; the result is a valid payload of the current format", (_what, extra, createdAt, organizationId) => {
+    const payload = buildPayload({ ...fields, ...extra });
+    expect(payload).toMatchObject({ format: 1, createdAt, organizationId, keyId: fields.keyId });
+    expect(parsePayload(serializePayload(payload), where).apiKey.reveal()).toBe(key);
+  });
+
+  test("without createdAt the key is dated now", () => {
+    const before = Date.now();
+    const created = Date.parse(buildPayload(fields).createdAt);
+    expect(created).toBeGreaterThanOrEqual(before);
+    expect(created).toBeLessThanOrEqual(Date.now());
+  });
+
+  test("fields are in the order serializePayload writes them: the builder adds nothing, drops nothing", () => {
+    const payload = buildPayload(fields);
+    expect(Object.keys(payload)).toEqual(Object.keys(JSON.parse(serializePayload(payload))));
   });
 });

@@ -1,65 +1,16 @@
 import { describe, expect, test } from "vitest";
 import { type InvalidManagementTagError, isSecretsError } from "../../secrets/errors";
 import {
-  formatDuration,
   managementTags,
-  parseDuration,
   readManagementTags,
   TAG_ENVIRONMENT,
   TAG_GRACE,
   TAG_MANAGED,
   TAG_PROJECT_ID,
   TAG_ROTATE_EVERY,
-  toMilliseconds,
 } from "../../secrets/tags";
 
 const projectId = "3f1a2b4c-5d6e-4f70-8a91-b2c3d4e5f601";
-
-describe("durations", () => {
-  test.each([
-    ["30d", 2_592_000_000, "30d"],
-    ["12h", 43_200_000, "12h"],
-    ["90m", 5_400_000, "90m"],
-    ["45s", 45_000, "45s"],
-    ["1s", 1_000, "1s"],
-    ["24h", 86_400_000, "1d"],
-    ["120s", 120_000, "2m"],
-    ["60m", 3_600_000, "1h"],
-  ])("%s parses to %d ms and formats back as %s", (text, ms, formatted) => {
-    expect(parseDuration(text)).toBe(ms);
-    expect(formatDuration(ms)).toBe(formatted);
-    expect(parseDuration(formatDuration(ms))).toBe(ms);
-  });
-
-  test.each(["", "30", "d", "0s", "-5m", "1.5h", "30 d", "30D", "1w", "5ms", "1h30m", "0030d"])(
-    "%j is refused with a message naming the field",
-    (text) => {
-      expect(() => parseDuration(text, "rotateEvery")).toThrow(
-        `"rotateEvery" must be a whole number and one unit, e.g. 30d, 12h, 90m or 45s; got ${JSON.stringify(text)}`,
-      );
-    },
-  );
-
-  test("the error carries a stable code and the field", () => {
-    try {
-      parseDuration("soon", "grace");
-      expect.unreachable();
-    } catch (error) {
-      expect(error).toMatchObject({ name: "InvalidDurationError", code: "INVALID_DURATION", field: "grace" });
-    }
-  });
-
-  test.each([0, -1000, 1500, 0.5, Number.NaN])("formatDuration(%d) throws: not expressible", (ms) => {
-    expect(() => formatDuration(ms)).toThrow(RangeError);
-  });
-
-  test("toMilliseconds takes numbers as milliseconds and strings as durations", () => {
-    expect(toMilliseconds(1234, "ttl")).toBe(1234);
-    expect(toMilliseconds("5m", "ttl")).toBe(300_000);
-    expect(() => toMilliseconds(-1, "ttl")).toThrow(/"ttl" must be/);
-    expect(() => toMilliseconds("5 minutes", "ttl")).toThrow(/"ttl" must be/);
-  });
-});
 
 describe("management tags", () => {
   test("managementTags writes the DESIGN.md tag keys with normalized durations", () => {
@@ -129,5 +80,28 @@ describe("management tags", () => {
     ).toThrowErrorMatchingInlineSnapshot(
       `[InvalidManagementTagError: Tag llamacloud-keys:grace on secret app/prod is "1 hour"; expected a whole number and one unit, e.g. 30d, 12h, 90m or 45s. Fix it with \`aws secretsmanager tag-resource --secret-id app/prod --tags Key=llamacloud-keys:grace,Value=<value>\`.]`,
     );
+  });
+});
+
+describe("the tag contract, read by one schema", () => {
+  test.each([
+    ["an upper-case project uuid", { [TAG_PROJECT_ID]: projectId.toUpperCase() }, undefined],
+    ["a hand-tagged environment with a slash", { [TAG_ENVIRONMENT]: "eu/prod" }, undefined],
+    [
+      "several bad tags: the project id is named first",
+      { [TAG_GRACE]: "x", [TAG_PROJECT_ID]: "p" },
+      TAG_PROJECT_ID,
+    ],
+    [
+      "a bad environment before a bad duration",
+      { [TAG_ROTATE_EVERY]: "x", [TAG_ENVIRONMENT]: "" },
+      TAG_ENVIRONMENT,
+    ],
+    ["rotate-every before grace", { [TAG_GRACE]: "1 hour", [TAG_ROTATE_EVERY]: "1 day" }, TAG_ROTATE_EVERY],
+    ["tags that are not ours are ignored", { team: "", "aws:x": "y" }, undefined],
+  ])("%s", (_what, tags, badTag) => {
+    const read = () => readManagementTags({ [TAG_MANAGED]: "true", ...tags }, "s");
+    if (badTag === undefined) expect(read().managed).toBe(true);
+    else expect(read).toThrow(expect.objectContaining({ code: "SECRET_INVALID_TAG", tag: badTag }));
   });
 });

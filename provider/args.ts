@@ -2,6 +2,13 @@ import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import { scrubSecrets } from "../llamacloud/errors";
 import { KEY_PREFIX_PATTERN } from "../llamacloud/key-name";
+import {
+  type RotationRules,
+  rotationRulesIssues,
+  rulesForInterval,
+  rulesForSchedule,
+  rulesIntervalMs,
+} from "../secrets/rotation-rules";
 import { formatDuration, parseDuration } from "../secrets/tags";
 import { ProviderError } from "./errors";
 import { IDENTITY_INPUT, ownedToken, ownerDigest } from "./identity";
@@ -33,6 +40,9 @@ const environmentPattern = /^[a-z][a-z0-9-]{0,31}$/;
 const secretNamePattern = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
 const tagKeyPattern = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$/u;
 const tagValuePattern = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{0,256}$/u;
+// A Lambda function ARN, optionally with a version or alias (RotationLambdaARN: at most 2048 characters).
+const lambdaArnPattern =
+  /^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9_$-]{1,128})?$/;
 
 const must = (field: string, what: string) => ({ error: `"${field}" must be ${what}` });
 const uuid = (field: string, what: string) => z.guid(must(field, `${what} (a UUID)`));
@@ -133,7 +143,32 @@ export const apiKeyInputsSchema = z
       .optional(),
     rotation: z
       .object(
-        { every: duration("rotation.every"), grace: duration("rotation.grace") },
+        {
+          every: duration("rotation.every"),
+          grace: duration("rotation.grace"),
+          // Native rotation (Secrets Manager runs the function); format and ranges in superRefine.
+          lambdaArn: z
+            .string(must("rotation.lambdaArn", "the ARN of the rotation function"))
+            .max(2048, must("rotation.lambdaArn", "at most 2048 characters"))
+            .regex(
+              lambdaArnPattern,
+              must(
+                "rotation.lambdaArn",
+                "a Lambda function ARN, e.g. arn:aws:lambda:eu-west-1:123456789012:function:llamacloud-keys-rotation",
+              ),
+            )
+            .optional(),
+          schedule: z
+            .union(
+              [z.number(), z.string()],
+              must(
+                "rotation.schedule",
+                'a number of days or a rate()/cron() expression, e.g. "rate(30 days)"',
+              ),
+            )
+            .optional(),
+          window: z.string(must("rotation.window", 'whole hours, e.g. "3h"')).optional(),
+        },
         must("rotation", 'an object { every, grace } of durations, e.g. { every: "30d", grace: "2h" }'),
       )
       .strict()
@@ -204,8 +239,80 @@ export const apiKeyInputsSchema = z
           `"rotation.every" must be longer than "rotation.grace" (${formatDuration(rotation.grace)}), e.g. 30d: the previous key must be revoked before the next rotation`,
         );
       }
+      nativeRotationIssues(rotation, issue);
     }
   });
+
+type RotationInput = {
+  every: number;
+  grace: number;
+  lambdaArn?: string | undefined;
+  schedule?: number | string | undefined;
+  window?: string | undefined;
+};
+
+/**
+ * The native rotation part of `rotation`: `schedule` and `window` need `lambdaArn`; the rules they
+ * make (or `every` makes, without `schedule`) are validated as Secrets Manager does
+ * (`secrets/rotation-rules.ts`), and rotate no sooner than the previous key's grace ends.
+ */
+function nativeRotationIssues(rotation: RotationInput, issue: (path: string, message: string) => void) {
+  const { lambdaArn, schedule, window } = rotation;
+  if (lambdaArn === undefined && schedule === undefined && window === undefined) return;
+  if (lambdaArn === undefined) {
+    issue(
+      "rotation.lambdaArn",
+      `"rotation.lambdaArn" must be set when "rotation.schedule" or "rotation.window" is: they configure native ` +
+        "rotation by that function; set it, or drop them to keep rotation with the llamacloud-keys rotator",
+    );
+  }
+  const fields = {
+    schedule: schedule === undefined ? "rotation.every" : "rotation.schedule",
+    window: "rotation.window",
+  };
+  const rules = nativeRulesOf(rotation);
+  if (rules === undefined) {
+    issue(
+      "rotation.schedule",
+      `"rotation.schedule" must be set when "rotation.every" (${formatDuration(rotation.every)}) is not whole hours or ` +
+        'days: Secrets Manager schedules in hours or days, e.g. "rate(12 hours)"',
+    );
+    return;
+  }
+  const problems = rotationRulesIssues(rules, fields);
+  for (const problem of problems) issue(problem.field, problem.message);
+  const interval = rulesIntervalMs(rules);
+  if (
+    problems.length === 0 &&
+    schedule !== undefined &&
+    interval !== undefined &&
+    interval <= rotation.grace
+  ) {
+    issue(
+      "rotation.schedule",
+      `"rotation.schedule" must rotate less often than "rotation.grace" (${formatDuration(rotation.grace)}) lasts: ` +
+        "the previous key must be revoked before the next rotation",
+    );
+  }
+}
+
+/** The RotationRules of a rotation input: from `schedule` when given, else from `every`. */
+function nativeRulesOf(rotation: RotationInput): RotationRules | undefined {
+  if (rotation.schedule !== undefined) return rulesForSchedule(rotation.schedule, rotation.window);
+  return rulesForInterval(rotation.every, rotation.window);
+}
+
+/** What native rotation the inputs ask for: the function and its RotationRules, or none. */
+export function nativeRotationOf(
+  inputs: ApiKeyInputs,
+): { lambdaArn: string; rules: RotationRules } | undefined {
+  const rotation = inputs.rotation;
+  if (rotation?.lambdaArn === undefined) return undefined;
+  const rules = nativeRulesOf(rotation);
+  // `check` refused inputs without rules; state from before native rotation has no lambdaArn.
+  if (rules === undefined) return undefined;
+  return { lambdaArn: rotation.lambdaArn, rules };
+}
 
 /** Validated inputs; rotation durations in milliseconds. */
 export type ApiKeyInputs = z.output<typeof apiKeyInputsSchema>;
@@ -222,6 +329,7 @@ export const OUTPUT_ONLY_NAMES = [
   "versionId",
   "createdAt",
   "secretRestored",
+  "nativeRotation",
 ] as const;
 
 /** A failure as Pulumi's `CheckFailure` carries it. */
@@ -347,8 +455,17 @@ const partners: Record<string, string[]> = {
   description: ["secretId"],
   recoveryWindowInDays: ["secretId"],
   baseUrl: ["region"],
-  "rotation.every": ["rotation.grace", "rotation"],
+  "rotation.every": ["rotation.grace", "rotation", "rotation.schedule", "rotation.window"],
   "rotation.grace": ["rotation.every", "rotation"],
+  "rotation.lambdaArn": ["rotation.schedule", "rotation.window", "rotation"],
+  "rotation.schedule": [
+    "rotation.every",
+    "rotation.grace",
+    "rotation.window",
+    "rotation.lambdaArn",
+    "rotation",
+  ],
+  "rotation.window": ["rotation.every", "rotation.schedule", "rotation"],
 };
 
 function involvesUnknown(failure: InputFailure, unknown: string[]): boolean {

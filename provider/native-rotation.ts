@@ -46,7 +46,9 @@ export function nativeRotationRules(every: string, window?: string): RotationRul
   const fields = { schedule: "rotation.every", window: "rotation.native.window" };
   // Below 4 hours, minutes cannot become RotationRules: say what the rule is, not the unit.
   if (ms < MIN_ROTATION_INTERVAL_MS) {
-    throw invalid(`"rotation.every" is ${every}: Secrets Manager rotates at most every 4 hours; use 4h or more`);
+    throw invalid(
+      `"rotation.every" is ${every}: Secrets Manager rotates at most every 4 hours; use 4h or more`,
+    );
   }
   const rules = rulesForInterval(ms, window);
   if (rules === undefined) {

@@ -101,7 +101,9 @@ export function rotationRulesIssues(rules: RotationRules, fields: RotationRuleFi
 function rateSchedule(expression: string, field: string, issue: (m: string) => void): Schedule | undefined {
   const match = ratePattern.exec(expression);
   if (match === null) {
-    issue(`"${field}" must read rate(N hours) or rate(N days) with N a positive whole number, e.g. "rate(30 days)"`);
+    issue(
+      `"${field}" must read rate(N hours) or rate(N days) with N a positive whole number, e.g. "rate(30 days)"`,
+    );
     return undefined;
   }
   const value = Number(match[1]);
@@ -111,7 +113,9 @@ function rateSchedule(expression: string, field: string, issue: (m: string) => v
     return undefined;
   }
   if (inHours && value < MIN_HOURS) {
-    issue(`"${field}" must be at most every 4 hours: Secrets Manager rotates no more often; use rate(4 hours) or more`);
+    issue(
+      `"${field}" must be at most every 4 hours: Secrets Manager rotates no more often; use rate(4 hours) or more`,
+    );
     return undefined;
   }
   if ((inHours ? value / 24 : value) > MAX_RATE_DAYS) {
@@ -145,7 +149,8 @@ function cronSchedule(expression: string, field: string, issue: (m: string) => v
     issue(`"${field}" ${message}: ${shape}`);
   };
   if (minutes !== "0") fail("must have 0 in the minutes field (rotation windows open on the hour)");
-  if (year !== "*") fail("must have * in the year field (schedules more than a year apart are not supported)");
+  if (year !== "*")
+    fail("must have * in the year field (schedules more than a year apart are not supported)");
   if ((dayOfMonth === "?") === (dayOfWeek === "?")) {
     fail("must have ? in exactly one of the day-of-month and day-of-week fields");
   }
@@ -201,7 +206,8 @@ function expandHours(field: string): number[] | undefined {
     const match = /^(\*|\d{1,2})(?:-(\d{1,2}))?(?:\/(\d{1,2}))?$/.exec(part);
     if (match === null) return undefined;
     const start = match[1] === "*" ? 0 : Number(match[1]);
-    const end = match[2] !== undefined ? Number(match[2]) : match[1] === "*" || match[3] !== undefined ? 23 : start;
+    const end =
+      match[2] !== undefined ? Number(match[2]) : match[1] === "*" || match[3] !== undefined ? 23 : start;
     const step = match[3] === undefined ? 1 : Number(match[3]);
     if (start > 23 || end > 23 || end < start || step < 1) return undefined;
     // Increments reset each day: 4/12 is 4:00 and 16:00, then 4:00 again.
@@ -256,7 +262,8 @@ function windowIssue(duration: string, schedule: Schedule | undefined, fields: R
 export function rulesForInterval(everyMs: number, duration?: string): RotationRules | undefined {
   const window = duration === undefined ? {} : { duration };
   if (everyMs > 0 && everyMs % DAY_MS === 0) return { automaticallyAfterDays: everyMs / DAY_MS, ...window };
-  if (everyMs > 0 && everyMs % HOUR_MS === 0) return { scheduleExpression: `rate(${everyMs / HOUR_MS} hours)`, ...window };
+  if (everyMs > 0 && everyMs % HOUR_MS === 0)
+    return { scheduleExpression: `rate(${everyMs / HOUR_MS} hours)`, ...window };
   return undefined;
 }
 
@@ -285,7 +292,8 @@ export function rulesIntervalMs(rules: RotationRules): number | undefined {
  */
 export function sameRotationRules(wanted: RotationRules, reported: RotationRules): boolean {
   if ((wanted.duration ?? undefined) !== (reported.duration ?? undefined)) return false;
-  if (wanted.scheduleExpression !== undefined) return wanted.scheduleExpression === reported.scheduleExpression;
+  if (wanted.scheduleExpression !== undefined)
+    return wanted.scheduleExpression === reported.scheduleExpression;
   const days = wanted.automaticallyAfterDays;
   if (reported.scheduleExpression !== undefined) {
     return rulesIntervalMs({ scheduleExpression: reported.scheduleExpression }) === (days ?? 0) * DAY_MS;

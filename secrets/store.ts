@@ -879,7 +879,9 @@ export function createSecretStore(options: SecretStoreOptions = {}): SecretStore
             ...(rules.automaticallyAfterDays === undefined
               ? {}
               : { AutomaticallyAfterDays: rules.automaticallyAfterDays }),
-            ...(rules.scheduleExpression === undefined ? {} : { ScheduleExpression: rules.scheduleExpression }),
+            ...(rules.scheduleExpression === undefined
+              ? {}
+              : { ScheduleExpression: rules.scheduleExpression }),
             ...(rules.duration === undefined ? {} : { Duration: rules.duration }),
           },
           RotateImmediately: false,

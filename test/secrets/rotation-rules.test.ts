@@ -41,33 +41,118 @@ describe("RotationRules accepted as AWS accepts them", () => {
 
 describe("RotationRules refused, naming the field and the fix", () => {
   it.each<[string, RotationRules, string, RegExp]>([
-    ["both kinds of schedule", { automaticallyAfterDays: 30, scheduleExpression: "rate(30 days)" }, "rotation.schedule", /not both/],
+    [
+      "both kinds of schedule",
+      { automaticallyAfterDays: 30, scheduleExpression: "rate(30 days)" },
+      "rotation.schedule",
+      /not both/,
+    ],
     ["no schedule", { duration: "2h" }, "rotation.schedule", /is required/],
     ["0 days", { automaticallyAfterDays: 0 }, "rotation.schedule", /from 1 to 1000/],
     ["1001 days", { automaticallyAfterDays: 1001 }, "rotation.schedule", /at most 1000 days/],
     ["fractional days", { automaticallyAfterDays: 1.5 }, "rotation.schedule", /whole number of days/],
-    ["rate of 3 hours", { scheduleExpression: "rate(3 hours)" }, "rotation.schedule", /at most every 4 hours/],
-    ["rate in minutes", { scheduleExpression: "rate(300 minutes)" }, "rotation.schedule", /rate\(N hours\) or rate\(N days\)/],
+    [
+      "rate of 3 hours",
+      { scheduleExpression: "rate(3 hours)" },
+      "rotation.schedule",
+      /at most every 4 hours/,
+    ],
+    [
+      "rate in minutes",
+      { scheduleExpression: "rate(300 minutes)" },
+      "rotation.schedule",
+      /rate\(N hours\) or rate\(N days\)/,
+    ],
     ["rate of 0 days", { scheduleExpression: "rate(0 days)" }, "rotation.schedule", /positive whole number/],
     ["rate of 1000 days", { scheduleExpression: "rate(1000 days)" }, "rotation.schedule", /at most 999 days/],
-    ["something else", { scheduleExpression: "every 30 days" }, "rotation.schedule", /rate\(N hours\|days\), cron/],
+    [
+      "something else",
+      { scheduleExpression: "every 30 days" },
+      "rotation.schedule",
+      /rate\(N hours\|days\), cron/,
+    ],
     ["cron with 5 fields", { scheduleExpression: "cron(0 4 1 * ?)" }, "rotation.schedule", /six fields/],
-    ["cron at 04:30", { scheduleExpression: "cron(30 4 1 * ? *)" }, "rotation.schedule", /0 in the minutes field/],
-    ["cron in a given year", { scheduleExpression: "cron(0 4 1 * ? 2027)" }, "rotation.schedule", /\* in the year field/],
-    ["cron with both day fields", { scheduleExpression: "cron(0 4 1 * MON *)" }, "rotation.schedule", /\? in exactly one/],
-    ["cron hourly", { scheduleExpression: "cron(0 * * * ? *)" }, "rotation.schedule", /at most every 4 hours/],
-    ["cron every 3 hours", { scheduleExpression: "cron(0 0/3 * * ? *)" }, "rotation.schedule", /at most every 4 hours/],
-    ["cron hours 22 and 0 (2 h apart over midnight)", { scheduleExpression: "cron(0 0,22 * * ? *)" }, "rotation.schedule", /closer than that/],
-    ["cron hour 24", { scheduleExpression: "cron(0 24 * * ? *)" }, "rotation.schedule", /hours field outside 0-23/],
+    [
+      "cron at 04:30",
+      { scheduleExpression: "cron(30 4 1 * ? *)" },
+      "rotation.schedule",
+      /0 in the minutes field/,
+    ],
+    [
+      "cron in a given year",
+      { scheduleExpression: "cron(0 4 1 * ? 2027)" },
+      "rotation.schedule",
+      /\* in the year field/,
+    ],
+    [
+      "cron with both day fields",
+      { scheduleExpression: "cron(0 4 1 * MON *)" },
+      "rotation.schedule",
+      /\? in exactly one/,
+    ],
+    [
+      "cron hourly",
+      { scheduleExpression: "cron(0 * * * ? *)" },
+      "rotation.schedule",
+      /at most every 4 hours/,
+    ],
+    [
+      "cron every 3 hours",
+      { scheduleExpression: "cron(0 0/3 * * ? *)" },
+      "rotation.schedule",
+      /at most every 4 hours/,
+    ],
+    [
+      "cron hours 22 and 0 (2 h apart over midnight)",
+      { scheduleExpression: "cron(0 0,22 * * ? *)" },
+      "rotation.schedule",
+      /closer than that/,
+    ],
+    [
+      "cron hour 24",
+      { scheduleExpression: "cron(0 24 * * ? *)" },
+      "rotation.schedule",
+      /hours field outside 0-23/,
+    ],
     ["cron month 13", { scheduleExpression: "cron(0 4 1 13 ? *)" }, "rotation.schedule", /month field/],
     ["cron day 32", { scheduleExpression: "cron(0 4 32 * ? *)" }, "rotation.schedule", /day-of-month field/],
     ["cron weekday 8", { scheduleExpression: "cron(0 4 ? * 8 *)" }, "rotation.schedule", /day-of-week field/],
-    ["window in minutes", { automaticallyAfterDays: 30, duration: "90m" }, "rotation.window", /whole hours from 1h to 24h/],
-    ["window of 0h", { automaticallyAfterDays: 30, duration: "0h" }, "rotation.window", /whole hours from 1h to 24h/],
-    ["window of 25h", { automaticallyAfterDays: 30, duration: "25h" }, "rotation.window", /whole hours from 1h to 24h/],
-    ["window longer than a rate in hours", { scheduleExpression: "rate(6 hours)", duration: "7h" }, "rotation.window", /must fit within/],
-    ["window longer than the cron's gap", { scheduleExpression: "cron(0 0/6 * * ? *)", duration: "7h" }, "rotation.window", /must fit within/],
-    ["window past midnight", { scheduleExpression: "cron(0 22 * * ? *)", duration: "3h" }, "rotation.window", /end of the UTC day.*2h or less/],
+    [
+      "window in minutes",
+      { automaticallyAfterDays: 30, duration: "90m" },
+      "rotation.window",
+      /whole hours from 1h to 24h/,
+    ],
+    [
+      "window of 0h",
+      { automaticallyAfterDays: 30, duration: "0h" },
+      "rotation.window",
+      /whole hours from 1h to 24h/,
+    ],
+    [
+      "window of 25h",
+      { automaticallyAfterDays: 30, duration: "25h" },
+      "rotation.window",
+      /whole hours from 1h to 24h/,
+    ],
+    [
+      "window longer than a rate in hours",
+      { scheduleExpression: "rate(6 hours)", duration: "7h" },
+      "rotation.window",
+      /must fit within/,
+    ],
+    [
+      "window longer than the cron's gap",
+      { scheduleExpression: "cron(0 0/6 * * ? *)", duration: "7h" },
+      "rotation.window",
+      /must fit within/,
+    ],
+    [
+      "window past midnight",
+      { scheduleExpression: "cron(0 22 * * ? *)", duration: "3h" },
+      "rotation.window",
+      /end of the UTC day.*2h or less/,
+    ],
   ])("%s", (_name, rules, field, message) => {
     const issues = rotationRulesIssues(rules, fields);
     expect(issues).toHaveLength(1);
@@ -82,14 +167,19 @@ describe("RotationRules refused, naming the field and the fix", () => {
       { schedule: "rotation.every", window: "rotation.native.window" },
     );
     expect(issues.map((i) => i.field)).toEqual(["rotation.native.window"]);
-    expect(issues[0]!.message).toMatch(/^"rotation\.native\.window" \(8h\) must fit within the interval of "rotation\.every"/);
+    expect(issues[0]!.message).toMatch(
+      /^"rotation\.native\.window" \(8h\) must fit within the interval of "rotation\.every"/,
+    );
   });
 });
 
 describe("building and comparing rules", () => {
   it("an interval becomes days or a rate in hours; anything finer has no rules", () => {
     expect(rulesForInterval(30 * DAY)).toEqual({ automaticallyAfterDays: 30 });
-    expect(rulesForInterval(12 * HOUR, "2h")).toEqual({ scheduleExpression: "rate(12 hours)", duration: "2h" });
+    expect(rulesForInterval(12 * HOUR, "2h")).toEqual({
+      scheduleExpression: "rate(12 hours)",
+      duration: "2h",
+    });
     expect(rulesForInterval(90 * 60_000)).toBeUndefined();
   });
 
@@ -105,11 +195,25 @@ describe("building and comparing rules", () => {
   });
 
   it("rules read back match what was asked, AWS's computed days beside an expression included", () => {
-    expect(sameRotationRules({ scheduleExpression: "rate(30 days)" }, { scheduleExpression: "rate(30 days)", automaticallyAfterDays: 30 })).toBe(true);
+    expect(
+      sameRotationRules(
+        { scheduleExpression: "rate(30 days)" },
+        { scheduleExpression: "rate(30 days)", automaticallyAfterDays: 30 },
+      ),
+    ).toBe(true);
     expect(sameRotationRules({ automaticallyAfterDays: 30 }, { automaticallyAfterDays: 30 })).toBe(true);
-    expect(sameRotationRules({ automaticallyAfterDays: 30 }, { scheduleExpression: "rate(30 days)" })).toBe(true);
+    expect(sameRotationRules({ automaticallyAfterDays: 30 }, { scheduleExpression: "rate(30 days)" })).toBe(
+      true,
+    );
     expect(sameRotationRules({ automaticallyAfterDays: 30 }, { automaticallyAfterDays: 7 })).toBe(false);
-    expect(sameRotationRules({ automaticallyAfterDays: 30, duration: "2h" }, { automaticallyAfterDays: 30 })).toBe(false);
-    expect(sameRotationRules({ scheduleExpression: "cron(0 4 1 * ? *)" }, { scheduleExpression: "cron(0 5 1 * ? *)" })).toBe(false);
+    expect(
+      sameRotationRules({ automaticallyAfterDays: 30, duration: "2h" }, { automaticallyAfterDays: 30 }),
+    ).toBe(false);
+    expect(
+      sameRotationRules(
+        { scheduleExpression: "cron(0 4 1 * ? *)" },
+        { scheduleExpression: "cron(0 5 1 * ? *)" },
+      ),
+    ).toBe(false);
   });
 });

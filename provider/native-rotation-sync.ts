@@ -145,17 +145,24 @@ function recordedWanted(rotation: RecordedRotation | undefined): RotationRules |
 
 /**
  * The recorded inputs, rewritten to what Secrets Manager reports when the resource asks for native
- * rotation and the secret's differs (refresh): rotation off → no `lambdaArn`/`schedule`/`window`;
- * another function or other rules → those. `diff` then compares the program with what is there.
+ * rotation and the secret's differs (refresh): rotation off → `enabled: false` beside the function
+ * (kept, so destroy still knows to turn rotation off should it come back); another function or
+ * other rules → those. `diff` then finds the program's rotation different from what is there, and
+ * the next `up` puts it back. A marker left by an earlier refresh goes once rotation is back as asked.
  */
 export function observedRotationInputs(inputs: Props, description: SecretDescription): Props {
-  const rotation = inputs["rotation"] as RecordedRotation | undefined;
-  const rules = recordedWanted(rotation);
-  if (rotation === undefined || rules === undefined) return inputs;
-  if (inEffect(description, { lambdaArn: rotation.lambdaArn as string, rules })) return inputs;
-  const { lambdaArn: _arn, schedule: _schedule, window: _window, ...policy } = rotation;
+  const recordedRotation = inputs["rotation"] as (RecordedRotation & { enabled?: unknown }) | undefined;
+  const rules = recordedWanted(recordedRotation);
+  if (recordedRotation === undefined || rules === undefined) return inputs;
+  const { enabled: _marker, ...rotation } = recordedRotation;
+  if (inEffect(description, { lambdaArn: rotation.lambdaArn as string, rules })) {
+    return { ...inputs, rotation };
+  }
   const info = description.rotation;
-  if (info?.enabled !== true || info.lambdaArn === undefined) return { ...inputs, rotation: policy };
+  if (info?.enabled !== true || info.lambdaArn === undefined) {
+    return { ...inputs, rotation: { ...rotation, enabled: false } };
+  }
+  const { schedule: _schedule, window: _window, ...policy } = rotation;
   const reported = reportedRules(description);
   const schedule = reported.scheduleExpression ?? reported.automaticallyAfterDays;
   return {

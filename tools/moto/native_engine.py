@@ -29,7 +29,8 @@ Differences from AWS, on purpose or inherited from moto:
   `RotationRules` and turns rotation on, as AWS does. It validates none of it (the provider does).
 - `RotateImmediately: false`: AWS tests the configuration by invoking testSecret on a new version
   labelled AWSPENDING (it holds a copy of the current value) "and then removes it" (the label);
-  moto leaves the label on, and sets `LastRotatedDate`. This launcher removes the label and keeps
+  moto copies the value the secret was created with (none, for a secret created empty), leaves
+  the label on, and sets `LastRotatedDate`. This launcher copies the AWSCURRENT value. This launcher removes the label and keeps
   `LastRotatedDate`, as AWS; `LLAMACLOUD_KEYS_ENGINE_MOTO_TEST_PENDING=keep` keeps moto's behaviour.
 - The function's role is not enforced; credentials are moto's `test`/`test`.
 
@@ -350,6 +351,14 @@ def rotate_secret(
     if secret is not None and (rotation_lambda_arn or secret.rotation_lambda_arn):
         # AWS turns rotation on with any schedule; moto only with AutomaticallyAfterDays.
         secret.rotation_enabled = True
+    saved = None
+    if secret is not None and not rotate_immediately and secret.default_version_id in secret.versions:
+        # The configuration test's version copies the current value on AWS; moto copies the value the
+        # secret was created with (none, for a secret created empty and written later).
+        current = secret.versions[secret.default_version_id]
+        saved = (secret.secret_string, secret.secret_binary)
+        secret.secret_string = current.get("secret_string")
+        secret.secret_binary = current.get("secret_binary")
     # Only a failed step of RotateSecret becomes an error; a direct Invoke reports it in headers.
     _rotating.active = True
     try:
@@ -363,6 +372,8 @@ def rotate_secret(
         )
     finally:
         _rotating.active = False
+        if saved is not None:
+            secret.secret_string, secret.secret_binary = saved
         if secret is not None and not rotate_immediately and not _KEEP_TEST_PENDING:
             # AWS: "the test creates an AWSPENDING version of the secret and then removes it";
             # moto leaves the label on the copy of the current value it tested. Nothing was

@@ -458,20 +458,19 @@ const partners: Record<string, string[]> = {
   "rotation.every": ["rotation.grace", "rotation", "rotation.schedule", "rotation.window"],
   "rotation.grace": ["rotation.every", "rotation"],
   "rotation.lambdaArn": ["rotation.schedule", "rotation.window", "rotation"],
-  "rotation.schedule": [
-    "rotation.every",
-    "rotation.grace",
-    "rotation.window",
-    "rotation.lambdaArn",
-    "rotation",
-  ],
+  // Not lambdaArn: a function declared in the same program is unknown at preview, its rules are not.
+  "rotation.schedule": ["rotation.every", "rotation.grace", "rotation.window", "rotation"],
   "rotation.window": ["rotation.every", "rotation.schedule", "rotation"],
 };
 
 function involvesUnknown(failure: InputFailure, unknown: string[]): boolean {
-  const related = [failure.property, ...(partners[failure.property] ?? [])];
-  return related.some((path) =>
-    unknown.some((u) => u === path || u.startsWith(`${path}.`) || path.startsWith(`${u}.`)),
+  const within = (path: string, u: string) => u === path || path.startsWith(`${u}.`);
+  // The field itself: unknown, inside something unknown, or holding something unknown. A partner
+  // only when it (or what holds it) is unknown: `rotation.lambdaArn` unknown says nothing of
+  // `rotation.schedule`, whose partner `rotation` stands for the whole object being unknown.
+  return (
+    unknown.some((u) => within(failure.property, u) || u.startsWith(`${failure.property}.`)) ||
+    (partners[failure.property] ?? []).some((path) => unknown.some((u) => within(path, u)))
   );
 }
 

@@ -263,6 +263,31 @@ describe("ApiKey with rotation.lambdaArn, through the Pulumi CLI on the native e
   );
 
   test(
+    "removing rotation.lambdaArn turns native rotation off (the rotator's again); putting it back turns it on",
+    async () => {
+      await pulumi(["config", "rm", "lambdaArn"]);
+      await pulumi(["config", "rm", "schedule"]);
+      const off = await pulumi(["up", "--yes", "--skip-preview"]);
+      expect(off).toMatch(/~ 1 updated/);
+      const described = await describeSecret();
+      expect(described.RotationEnabled).toBe(false);
+      expect((await outputs())["nativeRotation"]).toBeUndefined();
+      // The daemon's policy stays on the secret: the rotator (`rotate`, the daemon) takes it back.
+      expect((await world.store.readTags(secretName))["llamacloud-keys:rotate-every"]).toBe("30d");
+      await pulumi(["preview", "--expect-no-changes"]);
+
+      await pulumi(["config", "set", "lambdaArn", fn.arn]);
+      await pulumi(["up", "--yes", "--skip-preview"]);
+      const on = await describeSecret();
+      expect(on.RotationEnabled).toBe(true);
+      // Without "schedule", the rules come from "every" (30d → 30 days).
+      expect(on.RotationRules?.AutomaticallyAfterDays).toBe(30);
+      expect((await labelledKeys(world, secretName)).pending).toBeUndefined();
+    },
+    timeout,
+  );
+
+  test(
     "destroy turns rotation off before revoking any key, then revokes the current and previous keys",
     async () => {
       const held = await labelledKeys(world, secretName);

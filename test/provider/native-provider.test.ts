@@ -7,10 +7,11 @@ import { type NativeWorld, startNativeWorld } from "../native/fixtures";
 import { createManagedSecret, labelledKeys, requireBuilt } from "../rotator/fixtures";
 import { loadProvider, type ProviderUnderTest, stackConfig } from "./fixtures";
 
-// moto's own RotateSecret(RotateImmediately=false) leaves AWSPENDING on the version it tested the
-// configuration on (a copy of the current value); AWS removes that label. The engine reproduces
-// moto here (LLAMACLOUD_KEYS_ENGINE_MOTO_TEST_PENDING=keep), and the provider, called as the engine
-// calls it, still ends where AWS ends: no AWSPENDING, the current key untouched.
+// The provider's native rotation (rotation.lambdaArn), its methods called as the engine calls them,
+// on the native engine in moto's own mode (LLAMACLOUD_KEYS_ENGINE_MOTO_TEST_PENDING=keep): moto's
+// RotateSecret(RotateImmediately=false) leaves AWSPENDING on the version it tested the configuration
+// on (a copy of the current value), where AWS removes that label. The provider still ends where AWS
+// ends. And a create that died between writing the key and RotateSecret converges on the next one.
 
 let world: NativeWorld;
 let fn: DeployedFunction;
@@ -90,4 +91,44 @@ test("the provider's create ends as on AWS: rotation on, no AWSPENDING, the firs
 
   await provider.delete(created.id, created.outs);
   expect(world.emulator.state.allKeys().find((k) => k.id === created.outs["keyId"])?.live).toBe(false);
+});
+
+test("a create that failed after writing its key (RotateSecret refused) converges on the next create: same key, rotation on", async () => {
+  const secretName = `test/native-moto/${randomUUID()}`;
+  const news = (lambdaArn: string) => ({
+    projectId: world.emulator.projects[0]!.id,
+    environment: "prod",
+    secretName,
+    recoveryWindowInDays: 0,
+    rotation: { every: "30d", grace: "2h", lambdaArn },
+    // What the ApiKey class passes: the same resource in the same stack, run after run.
+    __identity: `organization/infra/dev/native-${secretName}`,
+  });
+  // A function that does not exist: Secrets Manager refuses RotateSecret after the key was written,
+  // the same point a `pulumi up` killed between the write and RotateSecret stops at.
+  const missing = fn.arn.replace(/function:[^:]+$/, "function:no-such-function");
+  const attempt = await provider.check({}, news(missing));
+  await expect(provider.create(attempt.inputs)).rejects.toThrow(/RotateSecret/);
+  const left = await labelledKeys(world, secretName);
+  expect(world.emulator.state.allKeys().find((k) => k.id === left.current.keyId)?.live).toBe(true);
+
+  // The next `up` (a new check, so a new create token) with the program fixed.
+  const retry = await provider.check({}, news(fn.arn));
+  expect(retry.inputs["__createToken"]).not.toBe(attempt.inputs["__createToken"]);
+  const created = await provider.create(retry.inputs);
+  expect(created.outs["keyId"]).toBe(left.current.keyId);
+  const described = await world.sm.send(new DescribeSecretCommand({ SecretId: secretName }));
+  expect(described.RotationEnabled).toBe(true);
+  expect(described.RotationLambdaARN).toBe(fn.arn);
+  expect((await labelledKeys(world, secretName)).pending).toBeUndefined();
+  // Nothing was minted for the retry's token: the key of the failed attempt is the one kept.
+  const named = (token: unknown) =>
+    world.emulator.state.allKeys().filter((k) => k.name?.endsWith(`/${String(token)}`));
+  expect(named(retry.inputs["__createToken"])).toEqual([]);
+  expect(named(attempt.inputs["__createToken"]).map((k) => [k.id, k.live])).toEqual([
+    [left.current.keyId, true],
+  ]);
+
+  await provider.delete(created.id, created.outs);
+  expect(world.emulator.state.allKeys().find((k) => k.id === left.current.keyId)?.live).toBe(false);
 });

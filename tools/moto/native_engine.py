@@ -28,10 +28,12 @@ Differences from AWS, on purpose or inherited from moto:
   DescribeSecret reports no `ScheduleExpression` or `Duration`): this launcher records the whole of
   `RotationRules` and turns rotation on, as AWS does. It validates none of it (the provider does).
 - `RotateImmediately: false`: AWS tests the configuration by invoking testSecret on a new version
-  labelled AWSPENDING (it holds a copy of the current value) "and then removes it" (the label);
-  moto copies the value the secret was created with (none, for a secret created empty), leaves
-  the label on, and sets `LastRotatedDate`. This launcher copies the AWSCURRENT value. This launcher removes the label and keeps
-  `LastRotatedDate`, as AWS; `LLAMACLOUD_KEYS_ENGINE_MOTO_TEST_PENDING=keep` keeps moto's behaviour.
+  labelled AWSPENDING that holds a copy of the current value, "and then removes it" (the label;
+  the value copied is what moto's AWS-verified test observed). moto copies the value the secret
+  was created with (none, for a secret created empty), leaves the label on, and sets
+  `LastRotatedDate`. This launcher copies the AWSCURRENT value, removes the label, and keeps
+  `LastRotatedDate` as it was (inferred: nothing was rotated). With
+  `LLAMACLOUD_KEYS_ENGINE_MOTO_TEST_PENDING=keep` it leaves the label on, as moto does.
 - The function's role is not enforced; credentials are moto's `test`/`test`.
 
 Environment:

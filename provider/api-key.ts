@@ -87,10 +87,30 @@ export interface ApiKeyArgs {
    * rotate`): rotate `every`, revoke the previous key `grace` after it stopped being current.
    * Durations: a whole number and `d`, `h`, `m` or `s`. `grace` must be at least 60s (LlamaCloud's
    * revocation delay) plus your readers' cache TTL; `every` must be longer than `grace`.
+   *
+   * With `lambdaArn`, Secrets Manager rotates the secret itself (native rotation), by invoking that
+   * rotation function (`npm run package:lambda`) on its own schedule: once the secret holds its first
+   * key, the provider calls RotateSecret with the function, RotationRules and `RotateImmediately:
+   * false` (nothing is rotated then; Secrets Manager only tests the configuration). `schedule` is
+   * the RotationRules schedule: a number of days (1-1000), `rate(N hours|days)` (4 hours to 999
+   * days) or `cron(0 H D M W *)` (windows at least 4 hours apart); default: `every` (whole days as
+   * days, whole hours as `rate(N hours)`). `window` is the rotation window (`Duration`), `1h`-`24h`,
+   * within the interval and the UTC day. Changing them updates the rules in place; removing
+   * `lambdaArn` turns native rotation off (the rotator rotates the secret again, by `every`); destroy
+   * turns it off before revoking the keys. `grace` still applies: the function's scheduled revoke
+   * pass revokes the previous key once it has passed.
    * @example
    * { rotation: { every: "30d", grace: "2h" } }
+   * @example
+   * { rotation: { every: "30d", grace: "2h", lambdaArn: rotationFunction.arn, schedule: "cron(0 4 1 * ? *)", window: "3h" } }
    */
-  rotation?: pulumi.Input<{ every: pulumi.Input<string>; grace: pulumi.Input<string> }>;
+  rotation?: pulumi.Input<{
+    every: pulumi.Input<string>;
+    grace: pulumi.Input<string>;
+    lambdaArn?: pulumi.Input<string>;
+    schedule?: pulumi.Input<number | string>;
+    window?: pulumi.Input<string>;
+  }>;
   /**
    * Public LlamaCloud deployment the key lives in, when the provider's `llamacloud:baseUrl` is not
    * it. Recorded in the secret as `baseUrl`. Changing it replaces the key.
@@ -163,6 +183,21 @@ export class ApiKey extends pulumi.dynamic.Resource {
    * creating one. The provider also prints a line saying so. See `recoveryWindowInDays`.
    */
   declare readonly secretRestored: pulumi.Output<boolean | undefined>;
+  /**
+   * With `rotation.lambdaArn`: the secret's native rotation as Secrets Manager reports it
+   * (`enabled`, `lambdaArn`, and the RotationRules `automaticallyAfterDays`, `scheduleExpression`,
+   * `duration`). Rotation turned off or changed by hand shows here after `pulumi refresh`.
+   */
+  declare readonly nativeRotation: pulumi.Output<
+    | {
+        enabled: boolean;
+        lambdaArn: string | null;
+        automaticallyAfterDays?: number;
+        scheduleExpression?: string;
+        duration?: string;
+      }
+    | undefined
+  >;
 
   constructor(name: string, args: ApiKeyArgs, opts?: pulumi.CustomResourceOptions) {
     // Computed before the stack-trace limit below is lowered: it may throw a user-facing error.
@@ -194,6 +229,7 @@ export class ApiKey extends pulumi.dynamic.Resource {
           versionId: undefined,
           createdAt: undefined,
           secretRestored: undefined,
+          nativeRotation: undefined,
         },
         opts,
         "llamacloud",

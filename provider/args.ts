@@ -3,14 +3,21 @@ import { z } from "zod";
 import { LLAMACLOUD_REGIONS } from "../llamacloud/client-options";
 import { KEY_PREFIX_PATTERN } from "../llamacloud/key-name";
 import { scrub } from "../redaction";
-import { formatDuration } from "../secrets/duration";
+import { formatDuration, parseDurationOrUndefined } from "../secrets/duration";
 import { environmentSchema } from "../secrets/environment";
 import {
   checkRotationPolicy,
   GRACE_FLOOR_MS,
   type RotationPolicyWording,
-  rotationPolicySchema,
+  rotationPolicyFields,
 } from "../secrets/rotation-policy";
+import {
+  type RotationRules,
+  rotationRulesIssues,
+  rulesForInterval,
+  rulesForSchedule,
+  rulesIntervalMs,
+} from "../secrets/rotation-rules";
 import { ProviderError } from "./errors";
 import { IDENTITY_INPUT, ownedToken, ownerDigest } from "./identity";
 import { requirePeer } from "./peers";
@@ -46,6 +53,9 @@ export const MIN_GRACE_MS = GRACE_FLOOR_MS;
 const secretNamePattern = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
 const tagKeyPattern = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$/u;
 const tagValuePattern = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{0,256}$/u;
+// A Lambda function ARN, optionally with a version or alias (RotationLambdaARN: at most 2048 characters).
+const lambdaArnPattern =
+  /^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9_$-]{1,128})?$/;
 
 const must = (field: string, what: string) => ({ error: `"${field}" must be ${what}` });
 const uuid = (field: string, what: string) => z.guid(must(field, `${what} (a UUID)`));
@@ -142,8 +152,44 @@ export const apiKeyInputsSchema = z
         error: `"recoveryWindowInDays" must be 0 (delete without recovery) or 7 to 30`,
       })
       .optional(),
-    // Its two rules are judged below, after the other cross-field rules.
-    rotation: rotationPolicySchema(rotationWording, { checked: false }).optional(),
+    // The policy's two rules and the native rules are judged below, after the other cross-field
+    // rules; durations become milliseconds once every field parsed.
+    rotation: z
+      .object(
+        {
+          ...rotationPolicyFields(rotationWording),
+          // Native rotation (Secrets Manager runs the function); format and ranges in superRefine.
+          lambdaArn: z
+            .string(must("rotation.lambdaArn", "the ARN of the rotation function"))
+            .max(2048, must("rotation.lambdaArn", "at most 2048 characters"))
+            .regex(
+              lambdaArnPattern,
+              must(
+                "rotation.lambdaArn",
+                "a Lambda function ARN, e.g. arn:aws:lambda:eu-west-1:123456789012:function:llamacloud-keys-rotation",
+              ),
+            )
+            .optional(),
+          schedule: z
+            .union(
+              [z.number(), z.string()],
+              must(
+                "rotation.schedule",
+                'a number of days or a rate()/cron() expression, e.g. "rate(30 days)"',
+              ),
+            )
+            .optional(),
+          window: z.string(must("rotation.window", 'whole hours, e.g. "3h"')).optional(),
+        },
+        { error: rotationWording.notObject },
+      )
+      .strict()
+      .transform((rotation) => ({
+        ...rotation,
+        every: parseDurationOrUndefined(rotation.every) as number,
+        grace: parseDurationOrUndefined(rotation.grace) as number,
+      }))
+      .optional(),
     region: z
       .enum(LLAMACLOUD_REGIONS, must("region", `"us" or "eu" (the public LlamaCloud deployments)`))
       .optional(),
@@ -197,9 +243,90 @@ export const apiKeyInputsSchema = z
         `both are set: ${shown(inputs.region)} and ${shown(inputs.baseUrl)}`,
       );
     }
-    if (inputs.rotation !== undefined)
+    if (inputs.rotation !== undefined) {
       checkRotationPolicy(rotationWording, ["rotation"])(inputs.rotation, ctx);
+      nativeRotationIssues(inputs.rotation, issue);
+    }
   });
+
+type RotationInput = {
+  every: number;
+  grace: number;
+  lambdaArn?: string | undefined;
+  schedule?: number | string | undefined;
+  window?: string | undefined;
+};
+
+/**
+ * The native rotation part of `rotation`: `schedule` and `window` need `lambdaArn`; the rules they
+ * make (or `every` makes, without `schedule`) are validated as Secrets Manager does
+ * (`secrets/rotation-rules.ts`), and rotate no sooner than the previous key's grace ends.
+ */
+function nativeRotationIssues(
+  input: Omit<RotationInput, "every" | "grace"> & { every: number | string; grace: number | string },
+  issue: (path: string, message: string) => void,
+) {
+  const { lambdaArn, schedule, window } = input;
+  if (lambdaArn === undefined && schedule === undefined && window === undefined) return;
+  // A duration that did not parse is reported already; the native rules need both.
+  const every = typeof input.every === "number" ? input.every : parseDurationOrUndefined(input.every);
+  const grace = typeof input.grace === "number" ? input.grace : parseDurationOrUndefined(input.grace);
+  if (every === undefined || grace === undefined) return;
+  const rotation: RotationInput = { ...input, every, grace };
+  if (lambdaArn === undefined) {
+    issue(
+      "rotation.lambdaArn",
+      `"rotation.lambdaArn" must be set when "rotation.schedule" or "rotation.window" is: they configure native ` +
+        "rotation by that function; set it, or drop them to keep rotation with the llamacloud-keys rotator",
+    );
+  }
+  const fields = {
+    schedule: schedule === undefined ? "rotation.every" : "rotation.schedule",
+    window: "rotation.window",
+  };
+  const rules = nativeRulesOf(rotation);
+  if (rules === undefined) {
+    issue(
+      "rotation.schedule",
+      `"rotation.schedule" must be set when "rotation.every" (${formatDuration(rotation.every)}) is not whole hours or ` +
+        'days: Secrets Manager schedules in hours or days, e.g. "rate(12 hours)"',
+    );
+    return;
+  }
+  const problems = rotationRulesIssues(rules, fields);
+  for (const problem of problems) issue(problem.field, problem.message);
+  const interval = rulesIntervalMs(rules);
+  if (
+    problems.length === 0 &&
+    schedule !== undefined &&
+    interval !== undefined &&
+    interval <= rotation.grace
+  ) {
+    issue(
+      "rotation.schedule",
+      `"rotation.schedule" must rotate less often than "rotation.grace" (${formatDuration(rotation.grace)}) lasts: ` +
+        "the previous key must be revoked before the next rotation",
+    );
+  }
+}
+
+/** The RotationRules of a rotation input: from `schedule` when given, else from `every`. */
+function nativeRulesOf(rotation: RotationInput): RotationRules | undefined {
+  if (rotation.schedule !== undefined) return rulesForSchedule(rotation.schedule, rotation.window);
+  return rulesForInterval(rotation.every, rotation.window);
+}
+
+/** What native rotation the inputs ask for: the function and its RotationRules, or none. */
+export function nativeRotationOf(
+  inputs: ApiKeyInputs,
+): { lambdaArn: string; rules: RotationRules } | undefined {
+  const rotation = inputs.rotation;
+  if (rotation?.lambdaArn === undefined) return undefined;
+  const rules = nativeRulesOf(rotation);
+  // `check` refused inputs without rules; state from before native rotation has no lambdaArn.
+  if (rules === undefined) return undefined;
+  return { lambdaArn: rotation.lambdaArn, rules };
+}
 
 /** Validated inputs; rotation durations in milliseconds. */
 export type ApiKeyInputs = z.output<typeof apiKeyInputsSchema>;
@@ -216,6 +343,7 @@ const OUTPUT_ONLY_NAMES = [
   "versionId",
   "createdAt",
   "secretRestored",
+  "nativeRotation",
 ] as const;
 
 /** A failure as Pulumi's `CheckFailure` carries it. */
@@ -338,14 +466,22 @@ const partners: Record<string, string[]> = {
   description: ["secretId"],
   recoveryWindowInDays: ["secretId"],
   baseUrl: ["region"],
-  "rotation.every": ["rotation.grace", "rotation"],
+  "rotation.every": ["rotation.grace", "rotation", "rotation.schedule", "rotation.window"],
   "rotation.grace": ["rotation.every", "rotation"],
+  "rotation.lambdaArn": ["rotation.schedule", "rotation.window", "rotation"],
+  // Not lambdaArn: a function declared in the same program is unknown at preview, its rules are not.
+  "rotation.schedule": ["rotation.every", "rotation.grace", "rotation.window", "rotation"],
+  "rotation.window": ["rotation.every", "rotation.schedule", "rotation"],
 };
 
 function involvesUnknown(failure: InputFailure, unknown: string[]): boolean {
-  const related = [failure.property, ...(partners[failure.property] ?? [])];
-  return related.some((path) =>
-    unknown.some((u) => u === path || u.startsWith(`${path}.`) || path.startsWith(`${u}.`)),
+  const within = (path: string, u: string) => u === path || path.startsWith(`${u}.`);
+  // The field itself: unknown, inside something unknown, or holding something unknown. A partner
+  // only when it (or what holds it) is unknown: `rotation.lambdaArn` unknown says nothing of
+  // `rotation.schedule`, whose partner `rotation` stands for the whole object being unknown.
+  return (
+    unknown.some((u) => within(failure.property, u) || u.startsWith(`${failure.property}.`)) ||
+    (partners[failure.property] ?? []).some((path) => unknown.some((u) => within(path, u)))
   );
 }
 

@@ -3,6 +3,12 @@ import type * as Aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { parseDuration } from "../secrets/duration";
+import {
+  MIN_ROTATION_INTERVAL_MS,
+  type RotationRules,
+  rotationRulesIssues,
+  rulesForInterval,
+} from "../secrets/rotation-rules";
 import { ProviderError } from "./errors";
 import type { NativeRotationArgs } from "./native-rotation-args";
 
@@ -15,8 +21,6 @@ export type { NativeRotationArgs } from "./native-rotation-args";
  */
 
 const DEFAULT_REVOKE_SCHEDULE = "rate(15 minutes)";
-const FOUR_HOURS_MS = 4 * 3_600_000;
-const DAY_MS = 86_400_000;
 
 const nativeSchema = z.object({
   code: z.string().min(1).optional(),
@@ -26,41 +30,34 @@ const nativeSchema = z.object({
       error: "must be an EventBridge schedule expression, e.g. rate(15 minutes) or cron(0/15 * * * ? *)",
     })
     .optional(),
-  window: z
-    .string()
-    .regex(/^([1-9]|1\d|2[0-4])h$/, { error: "must be whole hours from 1h to 24h, e.g. 3h" })
-    .optional(),
+  // Its format and fit are RotationRules rules (secrets/rotation-rules.ts), checked with the schedule.
+  window: z.string().optional(),
   runtime: z.enum(["nodejs22.x", "nodejs24.x"]).optional(),
 });
 
 /**
- * `RotationRules` from the rotation interval (`rotation.every`), validated as Secrets Manager does:
- * at least every 4 hours; whole days become `AutomaticallyAfterDays` (1-1000), whole hours a
- * `rate(N hours)` expression; the window fits in the interval.
+ * `RotationRules` from the rotation interval (`rotation.every`): whole days become
+ * `AutomaticallyAfterDays`, whole hours a `rate(N hours)` expression; validated as Secrets Manager
+ * does (`secrets/rotation-rules.ts`: at least 4 hours apart, at most 1000 days, the window within
+ * the interval).
  * @public test/native/project-keys-native.test.ts loads it from dist, where the dead-code check cannot see.
  */
-export function nativeRotationRules(
-  every: string,
-  window?: string,
-): { automaticallyAfterDays?: number; scheduleExpression?: string; duration?: string } {
+export function nativeRotationRules(every: string, window?: string): RotationRules {
   const ms = parseDuration(every, "rotation.every");
-  if (ms < FOUR_HOURS_MS) {
+  const fields = { schedule: "rotation.every", window: "rotation.native.window" };
+  // Below 4 hours, minutes cannot become RotationRules: say what the rule is, not the unit.
+  if (ms < MIN_ROTATION_INTERVAL_MS) {
     throw invalid(
       `"rotation.every" is ${every}: Secrets Manager rotates at most every 4 hours; use 4h or more`,
     );
   }
-  const windowMs = window === undefined ? undefined : parseDuration(window, "rotation.native.window");
-  if (windowMs !== undefined && windowMs > ms) {
-    throw invalid(`"rotation.native.window" (${window}) must fit within "rotation.every" (${every})`);
+  const rules = rulesForInterval(ms, window);
+  if (rules === undefined) {
+    throw invalid(`"rotation.every" is ${every}: native rotation needs whole hours or days, e.g. 12h or 30d`);
   }
-  const duration = window === undefined ? {} : { duration: window };
-  if (ms % DAY_MS === 0) {
-    const days = ms / DAY_MS;
-    if (days > 1000) throw invalid(`"rotation.every" is ${every}: Secrets Manager allows at most 1000 days`);
-    return { automaticallyAfterDays: days, ...duration };
-  }
-  if (ms % 3_600_000 === 0) return { scheduleExpression: `rate(${ms / 3_600_000} hours)`, ...duration };
-  throw invalid(`"rotation.every" is ${every}: native rotation needs whole hours or days, e.g. 12h or 30d`);
+  const issues = rotationRulesIssues(rules, fields);
+  if (issues.length > 0) throw invalid(issues.map((issue) => issue.message).join("; "));
+  return rules;
 }
 
 function invalid(message: string): ProviderError {

@@ -33,12 +33,19 @@ import {
   createToken,
   defaultSecretName,
   diffInputs,
+  nativeRotationOf,
   parseInputs,
   recordInputs,
   validateInputs,
 } from "./args";
 import { type ConfigSource, type ProviderSettings, readProviderSettings, requireApiKey } from "./config";
 import { messageOf, ProviderError } from "./errors";
+import {
+  type NativeRotationState,
+  nativeRotationState,
+  observedRotationInputs,
+  syncNativeRotation,
+} from "./native-rotation-sync";
 import { isOwnAttempt, ownerOf, revokeOwnOrphans } from "./recovery";
 
 /**
@@ -74,6 +81,11 @@ export interface ApiKeyOutputs {
    * window) and restored it instead of creating one. Absent in state written before it existed.
    */
   secretRestored?: boolean;
+  /**
+   * Secrets Manager's native rotation of the secret as DescribeSecret reports it, when the inputs ask
+   * for it (`rotation.lambdaArn`); absent otherwise.
+   */
+  nativeRotation?: NativeRotationState;
 }
 
 type Props = Record<string, unknown>;
@@ -417,8 +429,14 @@ export async function create(raw: Props): Promise<{ id: string; outs: ApiKeyOutp
       }
       await store.tag(target.arn, tags);
       await sweep();
+      const nativeRotation = await syncNativeRotation(store, target.arn, nativeRotationOf(inputs), {
+        current,
+      });
       const outs = outputsOf(current, target, raw, client.baseUrl, liveName);
-      return { id: target.arn, outs: { ...outs, secretRestored: target.restoredNow } };
+      return {
+        id: target.arn,
+        outs: withNative({ ...outs, secretRestored: target.restoredNow }, nativeRotation),
+      };
     }
 
     // A key named after this token that never reached the secret comes from an attempt that died
@@ -448,8 +466,15 @@ export async function create(raw: Props): Promise<{ id: string; outs: ApiKeyOutp
     // a sweep that fails is finished by the next create, which recognises the secret as its own.
     if (target.restoredNow) await forgetPastLife(store, target, reading.versionId, minted.key.id);
     await sweep();
+    // Last, once the secret holds its first key: Secrets Manager tests the configuration on it.
+    const nativeRotation = await syncNativeRotation(store, target.arn, nativeRotationOf(inputs), {
+      current: reading,
+    });
     const outs = outputsOf(reading, target, raw, client.baseUrl, name);
-    return { id: target.arn, outs: { ...outs, secretRestored: target.restoredNow } };
+    return {
+      id: target.arn,
+      outs: withNative({ ...outs, secretRestored: target.restoredNow }, nativeRotation),
+    };
   });
 }
 
@@ -578,7 +603,18 @@ export async function read(id: string, props: Props): Promise<{ id: string; prop
       client.baseUrl,
       key.name,
     );
-    return { id, props: { ...props, ...outs, __inputs: recorded(props).inputs } };
+    // Native rotation turned off or changed by hand is drift: the recorded inputs say what is there,
+    // so the next `up` sees the difference from the program and puts the program's rotation back.
+    const before = recorded(props).inputs;
+    const rest: Props = { ...props };
+    delete rest["nativeRotation"];
+    return {
+      id,
+      props: withNative(
+        { ...rest, ...outs, __inputs: observedRotationInputs(before, description) },
+        nativeRotationState(before, description),
+      ),
+    };
   });
 }
 
@@ -628,14 +664,23 @@ export async function update(_id: string, olds: Props, news: Props): Promise<{ o
     );
     await store.untag(arn, stale);
     await store.tag(arn, desired);
+    // Compared with what Secrets Manager reports, not with the old inputs, so an update killed half
+    // way is finished by the next one; removing `lambdaArn` turns rotation off (the daemon's again).
+    const nativeRotation = await syncNativeRotation(store, arn, nativeRotationOf(inputs), {
+      current,
+      description,
+      wasNative: (oldInputs["rotation"] as { lambdaArn?: unknown } | undefined)?.lambdaArn !== undefined,
+    });
     const owned = olds["__ownsSecret"] === true;
     const outs = outputsOf(current, { arn, name: description.name, owned }, news, client.baseUrl, liveName);
     // Recorded once, at create: carried over so an update does not erase it.
     return {
-      outs:
+      outs: withNative(
         olds["secretRestored"] === undefined
           ? outs
           : { ...outs, secretRestored: olds["secretRestored"] === true },
+        nativeRotation,
+      ),
     };
   });
 }
@@ -653,7 +698,18 @@ export async function destroy(_id: string, props: Props): Promise<void> {
   await using(client, store, async () => {
     const keyIds = new Set<string>();
     if (typeof props["keyId"] === "string") keyIds.add(props["keyId"]);
-    const description = arn === "" ? undefined : await describeOrUndefined(store, arn);
+    let description = arn === "" ? undefined : await describeOrUndefined(store, arn);
+    const rotation = (inputs["rotation"] as { lambdaArn?: unknown } | undefined)?.lambdaArn;
+    if (
+      description?.deletedDate === undefined &&
+      description?.rotation?.enabled === true &&
+      rotation !== undefined
+    ) {
+      // Off before anything is revoked: a rotation Secrets Manager started after the revocation
+      // would mint a key nobody revokes. Re-read: a cancelled rotation may have left AWSPENDING.
+      await store.cancelRotation(arn);
+      description = await describeOrUndefined(store, arn);
+    }
     if (description !== undefined) {
       for (const [versionId, stages] of Object.entries(description.versionIdsToStages)) {
         if (stages.length === 0) continue;
@@ -685,4 +741,9 @@ export async function destroy(_id: string, props: Props): Promise<void> {
       await store.untag(arn, [TAG_MANAGED, TAG_ROTATE_EVERY, TAG_GRACE, TAG_OWNER]);
     }
   });
+}
+
+/** Outputs with `nativeRotation` when the resource manages native rotation. */
+function withNative<T extends object>(outs: T, state: NativeRotationState | undefined): T {
+  return state === undefined ? outs : { ...outs, nativeRotation: state };
 }

@@ -6,7 +6,15 @@ import { AWSCURRENT, AWSPENDING, createSecretStore, type SecretStore } from "../
 import { RotatorEmitter } from "./events";
 import { attachLogger } from "./log";
 import { createServices, type RotatorServices } from "./services";
-import { createSecret, finishSecret, revokePrevious, setSecret, sweepOrphans, testSecret } from "./steps";
+import {
+  createSecret,
+  finishSecret,
+  revokePrevious,
+  type StepGuardView,
+  setSecret,
+  sweepOrphans,
+  testSecret,
+} from "./steps";
 
 /**
  * `llamacloud-keys/rotator/lambda`: the rotation function Secrets Manager's native rotation invokes,
@@ -282,17 +290,17 @@ export function createRotationHandler(deps: HandlerDeps = {}): RotationHandler {
     const parts = setup();
     if ("detail-type" in parsed) return revokePass(await services(parts), parts);
     const { Step, SecretId, ClientRequestToken } = parsed;
-    if ((await guard(parts.store, parsed)) === "current") {
-      return {
-        kind: "step",
-        step: Step,
-        secretId: SecretId,
-        token: ClientRequestToken,
-        outcome: "already-current",
-      };
-    }
     const s = await services(parts);
-    const input = { secretId: SecretId, token: ClientRequestToken };
+    // The template's guard runs inside the step, on the step's own DescribeSecret read: one read per
+    // step, not two (the steps guard the token themselves; this adds "rotation enabled").
+    const seen: { verdict: "current" | "pending" } = { verdict: "pending" };
+    const input = {
+      secretId: SecretId,
+      token: ClientRequestToken,
+      guard: (view: StepGuardView) => {
+        seen.verdict = nativeGuard(view, parsed);
+      },
+    };
     switch (Step) {
       case "createSecret":
         await createSecret(s, input);
@@ -307,25 +315,32 @@ export function createRotationHandler(deps: HandlerDeps = {}): RotationHandler {
         await finishSecret(s, input);
         break;
     }
-    return { kind: "step", step: Step, secretId: SecretId, token: ClientRequestToken, outcome: "done" };
+    return {
+      kind: "step",
+      step: Step,
+      secretId: SecretId,
+      token: ClientRequestToken,
+      // A token already AWSCURRENT: the step found its work done (each step's own "already done?").
+      outcome: seen.verdict === "current" ? "already-current" : "done",
+    };
   };
 }
 
 /**
- * The guard as the AWS templates have it: rotation enabled on the secret, the token a version of
- * it, labelled AWSPENDING unless it is already AWSCURRENT (then the step has nothing to do).
+ * The guard as the AWS templates have it, judged on the step's own read of the secret: rotation
+ * enabled on the secret, the token a version of it, labelled AWSPENDING unless it is already
+ * AWSCURRENT (then the step has nothing to do).
  */
-async function guard(store: SecretStore, event: SecretsManagerRotationEvent): Promise<"current" | "pending"> {
-  const description = await store.describe(event.SecretId);
-  const arn = description.arn;
-  if (description.rotation?.enabled !== true) {
+function nativeGuard(view: StepGuardView, event: SecretsManagerRotationEvent): "current" | "pending" {
+  const arn = view.arn;
+  if (view.rotation?.enabled !== true) {
     throw new NativeRotationError(
       "NATIVE_ROTATION_DISABLED",
       `Secret ${arn} is not enabled for rotation; ${event.Step} did nothing. Enable it with RotateSecret ` +
         '(RotationLambdaARN and RotationRules), e.g. through ProjectKeys\' rotation.mode "native".',
     );
   }
-  const stages = description.versionIdsToStages[event.ClientRequestToken];
+  const stages = view.versionIdsToStages[event.ClientRequestToken];
   if (stages === undefined) {
     throw new NativeRotationError(
       "NATIVE_TOKEN_NOT_PENDING",

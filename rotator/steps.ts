@@ -6,7 +6,7 @@ import { mintNamedKey } from "../llamacloud/mint";
 import type { Redacted } from "../redaction";
 import { isSecretsError } from "../secrets/errors";
 import { buildPayload, redactKey, type SecretPayload } from "../secrets/payload";
-import { AWSCURRENT, AWSPENDING, type SecretDescription } from "../secrets/store";
+import { AWSCURRENT, AWSPENDING, type SecretDescription, type SecretRotationInfo } from "../secrets/store";
 import { RotatorError } from "./errors";
 import type { RevokeReason, StepName } from "./events";
 import { planSecret } from "./plan";
@@ -42,7 +42,23 @@ export interface StepInput {
   secretId: string;
   /** The ClientRequestToken: the version id the new key goes into. */
   token: string;
+  /**
+   * A driver's own guard, run on the step's own DescribeSecret read before the step acts, so the
+   * driver need not read the secret again: the native driver (`lambda.ts`) requires rotation enabled
+   * on the secret and the token AWSPENDING (or AWSCURRENT). It refuses a step by throwing.
+   */
+  guard?: StepGuard;
 }
+
+/** The part of a step's guard read a driver's {@link StepInput.guard} judges. */
+export interface StepGuardView {
+  arn: string;
+  versionIdsToStages: Record<string, string[]>;
+  /** Secrets Manager's native rotation settings, when the secret has any. */
+  rotation?: SecretRotationInfo;
+}
+
+type StepGuard = (view: StepGuardView, step: StepName) => void;
 
 /** The key that ended up in the pending version, and how. */
 export interface StagedKey {
@@ -78,6 +94,14 @@ export async function createSecret(services: RotatorServices, input: StepInput):
   const { secretId, token } = input;
   return runStep(services, secretId, "createSecret", async () => {
     const state = await readSecretState(services, secretId, { versions: [token] });
+    input.guard?.(
+      {
+        arn: state.policy.arn,
+        versionIdsToStages: state.versionIdsToStages,
+        ...(state.rotation === undefined ? {} : { rotation: state.rotation }),
+      },
+      "createSecret",
+    );
     const at = tokenGuard(state, token);
     if (at === "current" || (at === "pending" && state.read?.get(token)?.payload !== undefined)) {
       const payload =
@@ -115,6 +139,7 @@ export async function createSecret(services: RotatorServices, input: StepInput):
 export async function setSecret(services: RotatorServices, input: StepInput): Promise<void> {
   await runStep(services, input.secretId, "setSecret", async () => {
     const description = await services.store.describe(input.secretId);
+    input.guard?.(description, "setSecret");
     const labels = description.versionIdsToStages[input.token];
     if (description.currentVersionId !== input.token && !labels?.includes(AWSPENDING)) {
       throw notPending(description.arn, input.token, "setSecret");
@@ -139,7 +164,7 @@ export async function setSecret(services: RotatorServices, input: StepInput): Pr
 export async function testSecret(services: RotatorServices, input: StepInput): Promise<{ keyId: string }> {
   const { secretId, token } = input;
   return runStep(services, secretId, "testSecret", async () => {
-    const { description, version } = await guardToken(services, secretId, token, "testSecret");
+    const { description, version } = await guardToken(services, input, "testSecret");
     const payload = version.payload as SecretPayload;
     if (description.currentVersionId === token) {
       return {
@@ -177,7 +202,7 @@ export async function finishSecret(
     secretId,
     "finishSecret",
     async () => {
-      const { description, version } = await guardToken(services, secretId, token, "finishSecret");
+      const { description, version } = await guardToken(services, input, "finishSecret");
       const keyId = (version.payload as SecretPayload).keyId;
       const waited = (services.wallNow ?? Date.now)() - (version.createdDate?.getTime() ?? 0);
       if (description.currentVersionId !== token && waited > PROMOTE_WITHIN_MS) {
@@ -447,14 +472,15 @@ function tokenGuard(state: SecretState, token: string): "current" | "pending" | 
  */
 async function guardToken(
   services: RotatorServices,
-  secretId: string,
-  token: string,
+  input: StepInput,
   step: StepName,
 ): Promise<{ description: SecretDescription; version: VersionView }> {
+  const { secretId, token } = input;
   const [description, version] = await Promise.all([
     services.store.describe(secretId),
     readVersion(services, secretId, token),
   ]);
+  input.guard?.(description, step);
   const labels = description.versionIdsToStages[token];
   if (description.currentVersionId !== token && !labels?.includes(AWSPENDING)) {
     throw notPending(description.arn, token, step);

@@ -1,4 +1,5 @@
 import {
+  CancelRotateSecretCommand,
   CreateSecretCommand,
   DeleteSecretCommand,
   DescribeSecretCommand,
@@ -38,6 +39,7 @@ import {
   type SecretPayloadInput,
   serializePayload,
 } from "./payload";
+import type { RotationRules } from "./rotation-rules";
 import { TAG_MANAGED } from "./tags";
 
 export const AWSCURRENT = "AWSCURRENT";
@@ -302,6 +304,15 @@ export interface SecretStore {
    * (and then promotes the empty version). Optional so that other stores need not implement it.
    */
   requestRotation?(secretId: string, lambdaArn?: string): Promise<{ versionId?: string }>;
+  /**
+   * Turns native rotation on (or changes its function and rules): RotateSecret with
+   * `RotationLambdaARN`, `RotationRules` and `RotateImmediately: false`, so nothing is rotated now;
+   * Secrets Manager only runs the function's testSecret step to check the configuration (on a
+   * version holding a copy of the current value, whose AWSPENDING label it then removes).
+   */
+  configureRotation(secretId: string, input: { lambdaArn: string; rules: RotationRules }): Promise<void>;
+  /** CancelRotateSecret: turns native rotation off (the function and rules stay recorded). */
+  cancelRotation(secretId: string): Promise<void>;
   /** TagResource: adds or overwrites tags. */
   tag(secretId: string, tags: Record<string, string>): Promise<void>;
   /** UntagResource: removes tags by key; absent keys are ignored. */
@@ -854,6 +865,37 @@ export function createSecretStore(options: SecretStoreOptions = {}): SecretStore
     return out.VersionId === undefined ? {} : { versionId: out.VersionId };
   }
 
+  async function configureRotation(
+    secretId: string,
+    input: { lambdaArn: string; rules: RotationRules },
+  ): Promise<void> {
+    const { rules } = input;
+    await send({ operation: "RotateSecret", secretId }, () =>
+      client.send(
+        new RotateSecretCommand({
+          SecretId: secretId,
+          RotationLambdaARN: input.lambdaArn,
+          RotationRules: {
+            ...(rules.automaticallyAfterDays === undefined
+              ? {}
+              : { AutomaticallyAfterDays: rules.automaticallyAfterDays }),
+            ...(rules.scheduleExpression === undefined
+              ? {}
+              : { ScheduleExpression: rules.scheduleExpression }),
+            ...(rules.duration === undefined ? {} : { Duration: rules.duration }),
+          },
+          RotateImmediately: false,
+        }),
+      ),
+    );
+  }
+
+  async function cancelRotation(secretId: string): Promise<void> {
+    await send({ operation: "CancelRotateSecret", secretId }, () =>
+      client.send(new CancelRotateSecretCommand({ SecretId: secretId })),
+    );
+  }
+
   async function tag(secretId: string, tags: Record<string, string>): Promise<void> {
     if (Object.keys(tags).length === 0) return;
     await send({ operation: "TagResource", secretId }, () =>
@@ -888,6 +930,8 @@ export function createSecretStore(options: SecretStoreOptions = {}): SecretStore
     restoreSecret,
     listManagedSecrets,
     requestRotation,
+    configureRotation,
+    cancelRotation,
     tag,
     untag,
     readTags,

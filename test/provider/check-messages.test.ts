@@ -44,6 +44,66 @@ async function reasons(news: Record<string, unknown>): Promise<string[]> {
 }
 
 describe("check failures, from the provider", () => {
+  test("native rotation's rules are checked as Secrets Manager checks them, even before the function exists", async () => {
+    const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+    const key = { projectName: "search", environment: "prod" };
+    const arn = "arn:aws:lambda:eu-west-1:123456789012:function:llamacloud-keys-rotation";
+    const rotation = (extra: Record<string, unknown>) => ({
+      ...key,
+      rotation: { every: "30d", grace: "2h", ...extra },
+    });
+    // Valid, with the function known or still unknown (declared in the same program).
+    expect(await reasons(rotation({ lambdaArn: arn }))).toEqual([]);
+    expect(await reasons(rotation({ lambdaArn: arn, schedule: 7, window: "4h" }))).toEqual([]);
+    expect(
+      await reasons(rotation({ lambdaArn: UNKNOWN, schedule: "cron(0 4 1 * ? *)", window: "3h" })),
+    ).toEqual([]);
+    expect(await reasons(rotation({ lambdaArn: UNKNOWN, schedule: "rate(2 hours)" }))).toMatchInlineSnapshot(`
+      [
+        ""rotation.schedule" must be at most every 4 hours: Secrets Manager rotates no more often; use rate(4 hours) or more; given "rate(2 hours)"",
+      ]
+    `);
+    expect(
+      await reasons({
+        ...key,
+        rotation: { every: "90m", grace: "2m", lambdaArn: "function:x", window: "1h" },
+      }),
+    ).toMatchInlineSnapshot(`
+      [
+        ""rotation.lambdaArn" must be a Lambda function ARN, e.g. arn:aws:lambda:eu-west-1:123456789012:function:llamacloud-keys-rotation; given "function:x"",
+        ""rotation.schedule" must be set when "rotation.every" (90m) is not whole hours or days: Secrets Manager schedules in hours or days, e.g. "rate(12 hours)"; not set",
+      ]
+    `);
+    expect(await reasons(rotation({ schedule: "rate(30 days)" }))).toMatchInlineSnapshot(`
+      [
+        ""rotation.lambdaArn" must be set when "rotation.schedule" or "rotation.window" is: they configure native rotation by that function; set it, or drop them to keep rotation with the llamacloud-keys rotator; not set",
+      ]
+    `);
+    expect(
+      await reasons({
+        ...key,
+        rotation: { every: "30d", grace: "2d", lambdaArn: arn, schedule: "rate(1 day)" },
+      }),
+    ).toMatchInlineSnapshot(`
+      [
+        ""rotation.schedule" must rotate less often than "rotation.grace" (2d) lasts: the previous key must be revoked before the next rotation; given "rate(1 day)"",
+      ]
+    `);
+    expect(await reasons(rotation({ lambdaArn: arn, schedule: 0, window: "30m" }))).toMatchInlineSnapshot(`
+      [
+        ""rotation.schedule" must be a whole number of days from 1 to 1000 (AutomaticallyAfterDays): Secrets Manager allows at least 1 and at most 1000 days, e.g. 30; given 0",
+        ""rotation.window" must be whole hours from 1h to 24h, e.g. "3h" (the rotation window, RotationRules.Duration); given "30m"",
+      ]
+    `);
+    expect(
+      await reasons(rotation({ lambdaArn: arn, schedule: "cron(0 22 * * MON *)", window: "3h" })),
+    ).toMatchInlineSnapshot(`
+      [
+        ""rotation.schedule" must have ? in exactly one of the day-of-month and day-of-week fields: cron(Minutes Hours Day-of-month Month Day-of-week Year), e.g. "cron(0 4 1 * ? *)"; given "cron(0 22 * * MON *)"",
+      ]
+    `);
+  });
+
   test("each names the field, the value given and the expected form", async () => {
     expect(await reasons(cases["bad-grace"]!)).toMatchInlineSnapshot(`
       [

@@ -22,9 +22,18 @@ Differences from AWS, on purpose or inherited from moto:
   `InvalidRequestException` "Rotation function <name> failed in <step>: …" and the rotation stops
   there, as an AWS rotation does before its retry. AWS retries on its own; here the caller calls
   `RotateSecret` again (moto then adds a new AWSPENDING version, and moves AWSPENDING to it).
-- moto sends the secret's name as `SecretId` (AWS sends the ARN), reads only
-  `AutomaticallyAfterDays` (a `ScheduleExpression` leaves rotation disabled), and has no rotation
-  windows, no scheduler and no CloudTrail events.
+- moto sends the secret's name as `SecretId` (AWS sends the ARN), and has no rotation windows, no
+  scheduler and no CloudTrail events.
+- moto reads only `AutomaticallyAfterDays` (a `ScheduleExpression` leaves rotation disabled, and
+  DescribeSecret reports no `ScheduleExpression` or `Duration`): this launcher records the whole of
+  `RotationRules` and turns rotation on, as AWS does. It validates none of it (the provider does).
+- `RotateImmediately: false`: AWS tests the configuration by invoking testSecret on a new version
+  labelled AWSPENDING that holds a copy of the current value, "and then removes it" (the label;
+  the value copied is what moto's AWS-verified test observed). moto copies the value the secret
+  was created with (none, for a secret created empty), leaves the label on, and sets
+  `LastRotatedDate`. This launcher copies the AWSCURRENT value, removes the label, and keeps
+  `LastRotatedDate` as it was (inferred: nothing was rotated). With
+  `LLAMACLOUD_KEYS_ENGINE_MOTO_TEST_PENDING=keep` it leaves the label on, as moto does.
 - The function's role is not enforced; credentials are moto's `test`/`test`.
 
 Environment:
@@ -62,13 +71,15 @@ default_user_config["lambda"]["use_docker"] = False
 
 from moto.awslambda_simple.models import LambdaSimpleBackend  # noqa: E402
 from moto.core.exceptions import JsonRESTError  # noqa: E402
-from moto.secretsmanager.models import SecretsManagerBackend  # noqa: E402
+from moto.secretsmanager.models import FakeSecret, SecretsManagerBackend  # noqa: E402
 from moto.server import main as moto_main  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 BOOTSTRAP = os.path.join(HERE, "bootstrap.sh")
 MAX_INSTANCES = 4
+# Tests of code that must also cope with moto's own RotateImmediately=false (see rotate_secret).
+_KEEP_TEST_PENDING = os.environ.get("LLAMACLOUD_KEYS_ENGINE_MOTO_TEST_PENDING") == "keep"
 
 _rotating = threading.local()
 _work = tempfile.mkdtemp(prefix="llamacloud-keys-lambda-")
@@ -321,19 +332,80 @@ def _summary(answer):
 
 
 _original_rotate = SecretsManagerBackend.rotate_secret
+_original_to_dict = FakeSecret.to_dict
 
 
-def rotate_secret(self, *args, **kwargs):
+def rotate_secret(
+    self,
+    secret_id,
+    client_request_token=None,
+    rotation_lambda_arn=None,
+    rotation_rules=None,
+    rotate_immediately=True,
+):
+    secret = self.secrets[secret_id] if self._is_valid_identifier(secret_id) else None
+    before = set(secret.versions) if secret is not None else set()
+    last_rotated = getattr(secret, "last_rotation_date", None)
+    if secret is not None and rotation_rules:
+        # AWS records the whole of RotationRules; moto only AutomaticallyAfterDays.
+        secret.llk_schedule_expression = rotation_rules.get("ScheduleExpression")
+        secret.llk_duration = rotation_rules.get("Duration")
+    if secret is not None and (rotation_lambda_arn or secret.rotation_lambda_arn):
+        # AWS turns rotation on with any schedule; moto only with AutomaticallyAfterDays.
+        secret.rotation_enabled = True
+    saved = None
+    if secret is not None and not rotate_immediately and secret.default_version_id in secret.versions:
+        # The configuration test's version copies the current value on AWS; moto copies the value the
+        # secret was created with (none, for a secret created empty and written later).
+        current = secret.versions[secret.default_version_id]
+        saved = (secret.secret_string, secret.secret_binary)
+        secret.secret_string = current.get("secret_string")
+        secret.secret_binary = current.get("secret_binary")
     # Only a failed step of RotateSecret becomes an error; a direct Invoke reports it in headers.
     _rotating.active = True
     try:
-        return _original_rotate(self, *args, **kwargs)
+        return _original_rotate(
+            self,
+            secret_id,
+            client_request_token=client_request_token,
+            rotation_lambda_arn=rotation_lambda_arn,
+            rotation_rules=rotation_rules,
+            rotate_immediately=rotate_immediately,
+        )
     finally:
         _rotating.active = False
+        if saved is not None:
+            secret.secret_string, secret.secret_binary = saved
+        if secret is not None and not rotate_immediately and not _KEEP_TEST_PENDING:
+            # AWS: "the test creates an AWSPENDING version of the secret and then removes it";
+            # moto leaves the label on the copy of the current value it tested. Nothing was
+            # rotated either, so LastRotatedDate stays what it was (moto sets it).
+            for version_id, version in secret.versions.items():
+                if version_id not in before and "AWSPENDING" in version["version_stages"]:
+                    version["version_stages"].remove("AWSPENDING")
+            secret.last_rotation_date = last_rotated
+
+
+def to_dict(self):
+    dct = _original_to_dict(self)
+    rules = dct.get("RotationRules")
+    if rules is not None:
+        expression = getattr(self, "llk_schedule_expression", None)
+        duration = getattr(self, "llk_duration", None)
+        if expression:
+            rules["ScheduleExpression"] = expression
+        if duration:
+            rules["Duration"] = duration
+        if rules.get("AutomaticallyAfterDays") == 0:
+            del rules["AutomaticallyAfterDays"]
+        if dct.get("LastRotatedDate") is None:
+            dct.pop("LastRotatedDate", None)
+    return dct
 
 
 LambdaSimpleBackend.invoke = invoke
 SecretsManagerBackend.rotate_secret = rotate_secret
+FakeSecret.to_dict = to_dict
 
 
 def _cleanup():

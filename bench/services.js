@@ -207,7 +207,11 @@ async function startCountingProxy(upstream) {
         agent,
       },
       (upstreamRes) => {
-        res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
+        // Hop-by-hop headers stay on their hop: moto answers every call with "connection: close",
+        // which, passed on, would make the measured client open a new connection per call where
+        // AWS (and the emulator) keep it alive.
+        const { connection: _connection, "keep-alive": _keepAlive, ...headers } = upstreamRes.headers;
+        res.writeHead(upstreamRes.statusCode ?? 502, headers);
         upstreamRes.pipe(res);
         upstreamRes.on("end", () => {
           const ended = process.hrtime.bigint();

@@ -5,6 +5,13 @@
 const path = require("node:path");
 const fs = require("node:fs");
 
+// Node's on-disk cache of compiled code (as tsc and vite do): a run after the first reuses what
+// earlier runs compiled of zod, the AWS SDK and undici instead of compiling it again (bench/README
+// gives `status`'s CPU time with and without it). Node keeps it in its own directory (os.tmpdir()
+// unless NODE_COMPILE_CACHE says otherwise), checks each entry against the file's content, and runs
+// without it when the directory cannot be written; NODE_DISABLE_COMPILE_CACHE=1 turns it off.
+require("node:module").enableCompileCache?.();
+
 const usage = `Usage: llamacloud-keys <command> [flags]
 
 Commands:

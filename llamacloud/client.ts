@@ -1,5 +1,5 @@
 import { performance } from "node:perf_hooks";
-import { Agent, type Dispatcher, request } from "undici";
+import type { Agent, Dispatcher } from "undici";
 import { z } from "zod";
 import { type Redacted, scrub } from "../redaction";
 import {
@@ -137,6 +137,46 @@ function short(id: string): string {
 }
 
 /**
+ * undici's entry point loads every dispatcher, fetch, WebSocket, the cache stores and the mock
+ * agents (~110 modules, ~70 ms of CPU at start, and every command that calls LlamaCloud pays it);
+ * this client needs one `Agent` and the request API, so it loads those two files alone, on the
+ * first client made. The request is the one `undici.request` makes (it only splits the URL into
+ * origin and path first). Should an undici release move them, the entry point is used instead.
+ */
+interface Transport {
+  Agent: typeof Agent;
+  request(agent: Dispatcher, url: string, options: TransportOptions): Promise<Dispatcher.ResponseData>;
+}
+type TransportOptions = Pick<Dispatcher.RequestOptions, "method" | "headers" | "body" | "signal">;
+let transport: Transport | undefined;
+
+function loadTransport(): Transport {
+  if (transport !== undefined) return transport;
+  try {
+    const AgentClass = require("undici/lib/dispatcher/agent") as typeof Agent;
+    const request = require("undici/lib/api/api-request") as (
+      this: Dispatcher,
+      options: Dispatcher.RequestOptions,
+    ) => Promise<Dispatcher.ResponseData>;
+    if (typeof AgentClass !== "function" || typeof request !== "function") throw new Error("undici moved");
+    transport = {
+      Agent: AgentClass,
+      request: (agent, url, options) => {
+        const { origin, pathname, search } = new URL(url);
+        return request.call(agent, { ...options, origin, path: `${pathname}${search}` });
+      },
+    };
+  } catch {
+    const undici = require("undici") as typeof import("undici");
+    transport = {
+      Agent: undici.Agent,
+      request: (agent, url, options) => undici.request(url, { ...options, dispatcher: agent }),
+    };
+  }
+  return transport;
+}
+
+/**
  * Creates a client. Options fall back to env `LLAMA_CLOUD_API_KEY` and `LLAMA_CLOUD_BASE_URL`; the
  * default host is the US deployment. Throws `LLAMACLOUD_CONFIG` when no usable key or URL is found.
  *
@@ -147,7 +187,7 @@ function short(id: string): string {
  */
 export function createLlamaCloudClient(options: LlamaCloudClientOptions = {}): LlamaCloudClient {
   const resolved = resolveClientOptions(options);
-  const agent = new Agent({
+  const agent = new (loadTransport().Agent)({
     connect: { timeout: resolved.timeouts.connectMs },
     headersTimeout: resolved.timeouts.headersMs,
     bodyTimeout: resolved.timeouts.bodyMs,
@@ -184,7 +224,7 @@ function buildClient(config: ResolvedClientOptions, agent: Dispatcher, ownsAgent
         "user-agent": config.userAgent,
       };
       if (body !== undefined) headers["content-type"] = "application/json";
-      const response = await request(url, { method, headers, body, dispatcher: agent, signal });
+      const response = await loadTransport().request(agent, url, { method, headers, body, signal });
       const text = await response.body.text();
       return { kind: "response", status: response.statusCode, text, headers: response.headers };
     } catch (error) {

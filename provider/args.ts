@@ -10,6 +10,7 @@ import {
   GRACE_FLOOR_MS,
   type RotationPolicyWording,
   rotationPolicyFields,
+  rotationPolicyMs,
 } from "../secrets/rotation-policy";
 import {
   type RotationRules,
@@ -184,11 +185,7 @@ export const apiKeyInputsSchema = z
         { error: rotationWording.notObject },
       )
       .strict()
-      .transform((rotation) => ({
-        ...rotation,
-        every: parseDurationOrUndefined(rotation.every) as number,
-        grace: parseDurationOrUndefined(rotation.grace) as number,
-      }))
+      .transform((rotation) => ({ ...rotation, ...rotationPolicyMs(rotation) }))
       .optional(),
     region: z
       .enum(LLAMACLOUD_REGIONS, must("region", `"us" or "eu" (the public LlamaCloud deployments)`))
@@ -310,8 +307,13 @@ function nativeRotationIssues(
   }
 }
 
-/** The RotationRules of a rotation input: from `schedule` when given, else from `every`. */
-function nativeRulesOf(rotation: RotationInput): RotationRules | undefined {
+/**
+ * The RotationRules of a rotation input: from `schedule` when given, else from `every` (ms). Also
+ * what refresh compares Secrets Manager's rules with (`native-rotation-sync.ts`).
+ */
+export function nativeRulesOf(
+  rotation: Pick<RotationInput, "every" | "schedule" | "window">,
+): RotationRules | undefined {
   if (rotation.schedule !== undefined) return rulesForSchedule(rotation.schedule, rotation.window);
   return rulesForInterval(rotation.every, rotation.window);
 }

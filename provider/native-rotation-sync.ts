@@ -1,11 +1,7 @@
 import { AWSPENDING, isSecretsError, type SecretDescription, type SecretStore } from "../secrets";
-import { parseDuration } from "../secrets/duration";
-import {
-  type RotationRules,
-  rulesForInterval,
-  rulesForSchedule,
-  sameRotationRules,
-} from "../secrets/rotation-rules";
+import { parseDurationOrUndefined } from "../secrets/duration";
+import { type RotationRules, sameRotationRules } from "../secrets/rotation-rules";
+import { nativeRulesOf } from "./args";
 
 /**
  * `ApiKey`'s native rotation (`rotation.lambdaArn`): the provider turns Secrets Manager's rotation
@@ -126,16 +122,17 @@ async function clearConfigurationTest(
 /** The RotationRules recorded inputs ask for, or undefined when they ask for no native rotation. */
 function recordedWanted(rotation: RecordedRotation | undefined): RotationRules | undefined {
   if (rotation === undefined || typeof rotation.lambdaArn !== "string") return undefined;
-  const window = typeof rotation.window === "string" ? rotation.window : undefined;
-  if (typeof rotation.schedule === "number" || typeof rotation.schedule === "string") {
-    return rulesForSchedule(rotation.schedule, window);
-  }
-  if (typeof rotation.every !== "string") return undefined;
-  try {
-    return rulesForInterval(parseDuration(rotation.every, "rotation.every"), window);
-  } catch {
-    return undefined;
-  }
+  // Recorded inputs passed `check`: `every` is a duration, `schedule` and `window` as validated.
+  const every = parseDurationOrUndefined(rotation.every);
+  if (every === undefined) return undefined;
+  return nativeRulesOf({
+    every,
+    schedule:
+      typeof rotation.schedule === "number" || typeof rotation.schedule === "string"
+        ? rotation.schedule
+        : undefined,
+    window: typeof rotation.window === "string" ? rotation.window : undefined,
+  });
 }
 
 /**

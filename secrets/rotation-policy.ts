@@ -88,8 +88,8 @@ export function rotationPolicyFields(wording: RotationPolicyWording = ROTATION_P
   return { every: durationField("every", wording), grace: durationField("grace", wording) };
 }
 
-/** The policy in milliseconds, once its fields parsed. */
-function rotationPolicyMs(policy: { every: string; grace: string }): { every: number; grace: number } {
+/** The policy in milliseconds, once its fields parsed (for objects built on {@link rotationPolicyFields}). */
+export function rotationPolicyMs(policy: { every: string; grace: string }): { every: number; grace: number } {
   return { every: milliseconds(policy.every) as number, grace: milliseconds(policy.grace) as number };
 }
 

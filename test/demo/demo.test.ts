@@ -12,7 +12,7 @@ import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, test } from "vitest";
-import { killGroup, runProcess } from "../harness/processes";
+import { alive, descendants, killGroup, runProcess } from "../harness/processes";
 import { installedTools, repoRoot } from "../harness/tools";
 
 // `npm run demo` is the issue's acceptance test (#8): the real program, run as a newcomer runs it,
@@ -89,34 +89,6 @@ function processesUnder(dir: string): string[] {
       if (cmdline.includes(dir) || cwd.startsWith(dir)) found.push(`${pid} ${cmdline}`);
     } catch {
       // exited meanwhile
-    }
-  }
-  return found;
-}
-
-/** The descendants of the processes listed by `processesUnder` (Linux /proc), as `pid cmdline`. */
-function descendantsOf(processes: string[]): string[] {
-  const children = new Map<string, string[]>();
-  for (const pid of readdirSync("/proc").filter((name) => /^\d+$/.test(name))) {
-    try {
-      // The parent pid is the 2nd field after the parenthesised command name.
-      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-      const ppid = stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]!;
-      children.set(ppid, [...(children.get(ppid) ?? []), pid]);
-    } catch {
-      // exited meanwhile
-    }
-  }
-  const found: string[] = [];
-  const queue = processes.map((line) => line.split(" ")[0]!);
-  while (queue.length > 0) {
-    for (const child of children.get(queue.shift()!) ?? []) {
-      try {
-        found.push(`${child} ${readFileSync(`/proc/${child}/cmdline`, "utf8").replaceAll("\0", " ")}`);
-      } catch {
-        // exited meanwhile
-      }
-      queue.push(child);
     }
   }
   return found;
@@ -265,26 +237,18 @@ describe("npm run demo", () => {
       // 3 s, so a fixed sleep can land after it (seen in CI). The language host runs elsewhere, so
       // it is found as a descendant of the CLI running in the project.
       const deadline = Date.now() + 30_000;
-      while (!descendantsOf(processesUnder(dir)).some((line) => line.includes("pulumi-language-nodejs"))) {
+      const spawned = () => processesUnder(dir).flatMap((line) => descendants(Number(line.split(" ")[0])));
+      while (!spawned().some((proc) => proc.command.includes("pulumi-language-nodejs"))) {
         if (Date.now() > deadline || output.includes("step 2 done")) {
           throw new Error(`pulumi up's language host never appeared before step 2 ended:\n${output}`);
         }
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
-      const running = [...processesUnder(dir), ...descendantsOf(processesUnder(dir))];
+      const running = spawned();
       // Only the demo itself, as a terminal's Ctrl-C reaches it (its children are in their own groups).
       child.kill("SIGINT");
       expect(await exited, output).toBe(130);
-      // The CLI, its language host and the program it runs are all gone (a pid reused since then
-      // would have another command line).
-      const alive = (line: string) => {
-        const [pid, ...cmdline] = line.split(" ");
-        try {
-          return readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ") === cmdline.join(" ");
-        } catch {
-          return false;
-        }
-      };
+      // What the CLI started (its language host, the program it runs) is gone too.
       expect(running.filter(alive)).toEqual([]);
       expect(output).toContain("SIGINT: stopping everything the demo started");
       const report = readReport(reportFile);

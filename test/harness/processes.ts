@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
 import { recordChild } from "./artifacts";
 
 export interface RunResult {
@@ -76,4 +77,54 @@ export function runProcess(command: string, args: string[], options: RunOptions 
       resolve({ code, signal, stdout, stderr, output });
     });
   });
+}
+
+export interface Proc {
+  pid: number;
+  /** Field 22 of /proc/<pid>/stat: with the pid, names one process even if the pid is reused. */
+  started: string;
+  command: string;
+}
+
+function procStat(pid: number): { ppid: number; started: string; state: string } | undefined {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
+    return { state: fields[0]!, ppid: Number(fields[1]), started: fields[19]! };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Every process below `root` (Linux /proc) (Pulumi's language host, program, provider shim and server). */
+export function descendants(root: number): Proc[] {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    const info = procStat(Number(entry));
+    if (info === undefined) continue;
+    children.set(info.ppid, [...(children.get(info.ppid) ?? []), Number(entry)]);
+  }
+  const found: Proc[] = [];
+  const queue = [...(children.get(root) ?? [])];
+  while (queue.length > 0) {
+    const pid = queue.shift()!;
+    const info = procStat(pid);
+    if (info === undefined) continue;
+    let command = "";
+    try {
+      command = readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ").trim();
+    } catch {
+      // exited meanwhile
+    }
+    found.push({ pid, started: info.started, command });
+    queue.push(...(children.get(pid) ?? []));
+  }
+  return found;
+}
+
+/** Whether `proc` still runs: the same pid and start time, not a zombie. */
+export function alive(proc: Proc): boolean {
+  const info = procStat(proc.pid);
+  return info !== undefined && info.started === proc.started && info.state !== "Z";
 }

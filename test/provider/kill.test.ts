@@ -1,6 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { readdirSync, readFileSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -10,7 +9,7 @@ import { type EmulatorHandle, startEmulator } from "../../llamacloud/emulator";
 import type { SecretStore } from "../../secrets/store";
 import { recordChild } from "../harness/artifacts";
 import { motoCredentials } from "../harness/moto";
-import { killGroup } from "../harness/processes";
+import { alive, descendants, killGroup, type Proc } from "../harness/processes";
 import { createPulumiWorkspace, type PulumiWorkspace } from "../harness/pulumi";
 import { pulumiBinDir, repoRoot } from "../harness/tools";
 import { adminClient, leakedSecrets, projectIdOf, storeFor } from "./fixtures";
@@ -127,55 +126,6 @@ function startPulumi(args: string[]): Started {
     });
   });
   return { child, exited };
-}
-
-interface Proc {
-  pid: number;
-  /** Field 22 of /proc/<pid>/stat: with the pid, names one process even if the pid is reused. */
-  started: string;
-  command: string;
-}
-
-function stat(pid: number): { ppid: number; started: string; state: string } | undefined {
-  try {
-    const text = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
-    return { state: fields[0]!, ppid: Number(fields[1]), started: fields[19]! };
-  } catch {
-    return undefined;
-  }
-}
-
-/** Every process below `root` (Pulumi's language host, program, provider shim and server). */
-function descendants(root: number): Proc[] {
-  const children = new Map<number, number[]>();
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    const info = stat(Number(entry));
-    if (info === undefined) continue;
-    children.set(info.ppid, [...(children.get(info.ppid) ?? []), Number(entry)]);
-  }
-  const found: Proc[] = [];
-  const queue = [...(children.get(root) ?? [])];
-  while (queue.length > 0) {
-    const pid = queue.shift()!;
-    const info = stat(pid);
-    if (info === undefined) continue;
-    let command = "";
-    try {
-      command = readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ").trim();
-    } catch {
-      // exited meanwhile
-    }
-    found.push({ pid, started: info.started, command });
-    queue.push(...(children.get(pid) ?? []));
-  }
-  return found;
-}
-
-function alive(proc: Proc): boolean {
-  const info = stat(proc.pid);
-  return info !== undefined && info.started === proc.started && info.state !== "Z";
 }
 
 /** Polls until `condition()` holds; fails naming `what` after `limitMs`. */

@@ -6,7 +6,7 @@
 // later `--only pulumi`); each benchmark keeps the machine, load and date of its own run. Writes
 // between the `<!-- bench:results:start -->` / `<!-- bench:results:end -->` markers only.
 
-const { readFileSync, writeFileSync } = require("node:fs");
+const { existsSync, readFileSync, writeFileSync } = require("node:fs");
 const { join } = require("node:path");
 const { formatTable, repoRoot } = require("./report");
 
@@ -142,9 +142,30 @@ function replaceBlock(file, text) {
   writeFileSync(file, `${source.slice(0, start + START.length)}\n${text}\n${source.slice(end)}`);
 }
 
+const usage = `Usage: node bench/readme.js [RESULTS.json…]
+
+Regenerates README.md's Performance figures and bench/README.md from results files written by
+\`npm run bench\` (default bench/results.json). With several files, a benchmark's latest result wins.
+`;
+
 function main() {
-  const files = process.argv.slice(2);
-  const { benchmarks } = load(files.length > 0 ? files : [join(repoRoot, "bench", "results.json")]);
+  const args = process.argv.slice(2);
+  if (args.includes("--help") || args.includes("-h")) {
+    process.stdout.write(usage);
+    return 0;
+  }
+  const flag = args.find((a) => a.startsWith("-"));
+  if (flag !== undefined) {
+    process.stderr.write(`unknown option ${flag}\n\n${usage}`);
+    return 2;
+  }
+  const files = args.length > 0 ? args : [join(repoRoot, "bench", "results.json")];
+  const missing = files.find((f) => !existsSync(f));
+  if (missing !== undefined) {
+    process.stderr.write(`${missing} does not exist: run "npm run bench" first, or name a results file\n`);
+    return 2;
+  }
+  const { benchmarks } = load(files);
   replaceBlock(join(repoRoot, "README.md"), block(benchmarks, { notes: false }));
   replaceBlock(join(repoRoot, "bench", "README.md"), block(benchmarks, { notes: true }));
   // The project's formatter aligns the tables, so `npm run lint` stays green.
@@ -155,8 +176,9 @@ function main() {
     { cwd: repoRoot, stdio: "ignore" },
   );
   process.stdout.write("README.md and bench/README.md updated\n");
+  return 0;
 }
 
-if (require.main === module) main();
+if (require.main === module) process.exitCode = main();
 
 module.exports = { block, load };

@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
@@ -100,4 +101,20 @@ test("a --quick run's figures are refused as README material", async () => {
   const file = join(dir, "quick.json");
   await writeFile(file, JSON.stringify(results(true)));
   expect(() => load([file])).toThrow(/--quick run/);
+});
+
+test("bench/readme.js answers --help, and refuses an unknown option or a missing results file without writing", () => {
+  const script = join(repoRoot, "bench", "readme.js");
+  const run = (...args: string[]) =>
+    spawnSync(process.execPath, [script, ...args], { cwd: repoRoot, encoding: "utf8" });
+  const help = run("--help");
+  expect(help.status).toBe(0);
+  expect(help.stdout).toMatch(/^Usage: node bench\/readme\.js \[RESULTS\.json…\]/);
+  const unknown = run("--frobnicate");
+  expect(unknown.status).toBe(2);
+  expect(unknown.stderr).toMatch(/^unknown option --frobnicate\n/);
+  const missing = run(join(dir, "absent.json"));
+  expect(missing.status).toBe(2);
+  expect(missing.stderr).toContain(`${join(dir, "absent.json")} does not exist: run "npm run bench" first`);
+  expect(missing.stdout).toBe("");
 });

@@ -85,6 +85,37 @@ test("the app's imports load without Pulumi: the root and /secrets", async () =>
   expect(loaded).toEqual({ root: "function", secrets: "function", pulumi: [] });
 });
 
+// README: "The package root loads only the AWS SDK and zod"; SECURITY.md: `/secrets` loads "the AWS
+// SDK and zod only (no Pulumi, no undici)". Each entry point is loaded alone, in its own process.
+test.each(["llamacloud-keys", "llamacloud-keys/secrets"])(
+  "require(%j) loads the AWS SDK and zod, and none of the package's other dependencies or parts",
+  async (specifier) => {
+    const loaded = await inApp(`
+      require(${JSON.stringify(specifier)});
+      const packages = new Set();
+      const ours = new Set();
+      for (const file of Object.keys(require.cache)) {
+        const at = file.lastIndexOf("/node_modules/");
+        if (at < 0) continue;
+        const [first, second] = file.slice(at + "/node_modules/".length).split("/");
+        const name = first.startsWith("@") ? first + "/" + second : first;
+        packages.add(name);
+        if (name === "llamacloud-keys") ours.add(file.slice(file.indexOf("/llamacloud-keys/") + 17).split("/").slice(0, 2).join("/"));
+      }
+      console.log(JSON.stringify({ packages: [...packages].sort(), ours: [...ours].sort() }));
+    `);
+    const packages = loaded["packages"] as string[];
+    expect(packages).toEqual(expect.arrayContaining(["@aws-sdk/client-secrets-manager", "zod"]));
+    expect(packages.filter((name) => /^(undici|node-cron)$|^@pulumi\//.test(name))).toEqual([]);
+    // Within the package: the root module, secrets/ and the redaction leaf, nothing else of ours.
+    expect(
+      (loaded["ours"] as string[]).filter(
+        (part) => !/^(dist\/library\.js|dist\/secrets|dist\/redaction|package\.json)$/.test(part),
+      ),
+    ).toEqual([]);
+  },
+);
+
 test("the provider without @pulumi/pulumi: one error naming the package and the range to install", async () => {
   const failure = await inApp(`
     try {

@@ -9,6 +9,7 @@ import {
   TAG_PROJECT_ID,
   TAG_ROTATE_EVERY,
 } from "../../secrets/tags";
+import { fakeKey } from "../harness/fake-key";
 
 const projectId = "3f1a2b4c-5d6e-4f70-8a91-b2c3d4e5f601";
 
@@ -71,6 +72,23 @@ describe("management tags", () => {
       expect(typed.message).toContain(
         `aws secretsmanager tag-resource --secret-id arn:aws:secretsmanager:r:1:secret:app --tags Key=${tag},Value=<value>`,
       );
+    }
+  });
+
+  // SECURITY.md: errors name the field and never quote a key, even one pasted into a tag.
+  test("a key-shaped tag value is quoted scrubbed: llx-[redacted], never the key", () => {
+    const key = fakeKey("pastedintoatag");
+    for (const tag of [TAG_GRACE, TAG_PROJECT_ID, TAG_ROTATE_EVERY]) {
+      const error = (() => {
+        try {
+          readManagementTags({ [tag]: key }, "app/prod");
+        } catch (caught) {
+          return caught as Error;
+        }
+        throw new Error("accepted a key as a tag value");
+      })();
+      expect(error.message).toContain(`Tag ${tag} on secret app/prod is "llx-[redacted]"`);
+      expect(error.message).not.toContain(key.slice(4));
     }
   });
 

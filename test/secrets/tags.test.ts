@@ -1,4 +1,5 @@
 import { describe, expect, test } from "vitest";
+import { readPolicy } from "../../rotator/policy";
 import { type InvalidManagementTagError, isSecretsError } from "../../secrets/errors";
 import {
   managementTags,
@@ -121,5 +122,43 @@ describe("the tag contract, read by one schema", () => {
     const read = () => readManagementTags({ [TAG_MANAGED]: "true", ...tags }, "s");
     if (badTag === undefined) expect(read().managed).toBe(true);
     else expect(read).toThrow(expect.objectContaining({ code: "SECRET_INVALID_TAG", tag: badTag }));
+  });
+});
+
+// DESIGN.md's tag table: `llamacloud-keys:grace` defaults to 2h and is refused below 60s. The
+// default and the floor are applied where the tags become a rotation policy (the rotator's guard).
+describe("DESIGN.md's grace tag, as the rotator reads it", () => {
+  const arn = "arn:aws:secretsmanager:eu-west-3:111122223333:secret:llamacloud/search/prod-AbCdEf";
+  const policy = (tags: Record<string, string>) =>
+    readPolicy({
+      arn,
+      name: "llamacloud/search/prod",
+      tags: { [TAG_MANAGED]: "true", [TAG_PROJECT_ID]: projectId, [TAG_ENVIRONMENT]: "prod", ...tags },
+    });
+
+  test("without a grace tag, grace is 2h", () => {
+    expect(policy({ [TAG_ROTATE_EVERY]: "30d" })).toMatchObject({
+      graceMs: 7_200_000,
+      rotateEveryMs: 2_592_000_000,
+    });
+  });
+
+  test.each([
+    ["60s", 60_000],
+    ["1m", 60_000],
+    ["90m", 5_400_000],
+  ])("grace %s is accepted (%d ms)", (grace, ms) => {
+    expect(policy({ [TAG_GRACE]: grace }).graceMs).toBe(ms);
+  });
+
+  test.each(["59s", "1s"])("grace %s, below 60s, is refused naming the tag", (grace) => {
+    expect(() => policy({ [TAG_GRACE]: grace })).toThrow(
+      expect.objectContaining({
+        code: "ROTATOR_GRACE_TOO_SHORT",
+        message: expect.stringContaining(
+          `Tag ${TAG_GRACE} on secret ${arn} is "${grace}"; grace must be at least 60s`,
+        ),
+      }),
+    );
   });
 });

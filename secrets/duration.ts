@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { scrub } from "../redaction";
 
 /**
  * Durations, as written in tags, stack config, resource args, config files and flags: a positive
@@ -32,8 +33,9 @@ class InvalidDurationError extends Error {
   readonly field: string;
 
   constructor(field: string, value: unknown) {
-    // Durations are not secret, so quoting the value is allowed and helps.
-    super(`"${field}" must be ${DURATION_HINT}; got ${JSON.stringify(value) ?? String(value)}`);
+    // Durations are not secret, so quoting the value is allowed and helps; a key pasted into the
+    // wrong field is scrubbed all the same (SECURITY.md: errors never quote a key).
+    super(`"${field}" must be ${DURATION_HINT}; got ${scrub(JSON.stringify(value) ?? String(value))}`);
     this.name = "InvalidDurationError";
     this.field = field;
   }

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { scrub } from "../redaction";
 import { DURATION_HINT, durationSchema, formatDuration, parseDuration } from "./duration";
 import { InvalidManagementTagError } from "./errors";
 
@@ -101,7 +102,8 @@ export function readManagementTags(tags: Record<string, string>, secretId: strin
 
 function badTag(secretId: string, tag: string, value: string, expected: string): InvalidManagementTagError {
   return new InvalidManagementTagError(
-    `Tag ${tag} on secret ${secretId} is ${JSON.stringify(value)}; expected ${expected}. ` +
+    // A tag is not secret, but someone may have pasted a key into one: quote it scrubbed.
+    `Tag ${tag} on secret ${secretId} is ${scrub(JSON.stringify(value))}; expected ${expected}. ` +
       `Fix it with \`aws secretsmanager tag-resource --secret-id ${secretId} --tags Key=${tag},Value=<value>\`.`,
     { secretId, tag },
   );

@@ -7,7 +7,7 @@ import { createLlamaCloudClient, type LlamaCloudClient } from "../../llamacloud"
 import { type EmulatorHandle, startEmulator } from "../../llamacloud/emulator";
 import { createSecretStore, type SecretStore } from "../../secrets";
 import { motoCredentials } from "../harness/moto";
-import { killGroup } from "../harness/processes";
+import { killGroup, runProcess } from "../harness/processes";
 import { repoRoot } from "../harness/tools";
 
 // examples/app is an integration fixture (STYLE §18): the real program, run as a child process the
@@ -199,4 +199,31 @@ test("without SECRET_ID the app says what to set and exits 2", async () => {
   const app = startApp({});
   expect((await app.exited).code).toBe(2);
   expect(app.output()).toContain("SECRET_ID: set it to the secret's name or ARN");
+});
+
+test("README's local run: local-secret.js prints the ARN of a secret holding a new key; the app reads it and prints its final counters on Ctrl-C (SIGINT)", async () => {
+  const motoEnv = {
+    PATH: process.env.PATH ?? "",
+    AWS_REGION: region,
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: inject("motoEndpoint"),
+    AWS_ACCESS_KEY_ID: motoCredentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: motoCredentials.secretAccessKey,
+  };
+  const made = await runProcess(process.execPath, [join(repoRoot, "examples", "app", "local-secret.js")], {
+    cwd: repoRoot,
+    env: { ...motoEnv, EMULATOR_URL: emulator.url, ADMIN_KEY: emulator.adminKey },
+    timeoutMs: 60_000,
+  });
+  expect(made.code, made.output).toBe(0);
+  const arn = made.stdout.trim();
+  expect(arn).toMatch(/^arn:aws:secretsmanager:[^:]+:\d+:secret:llamacloud\/.+/);
+  const { payload } = await store.readPayload(arn, { stage: "AWSCURRENT" });
+  expect(payload).toMatchObject({ format: 1, baseUrl: emulator.url, projectId: emulator.projects[0]!.id });
+
+  const app = startApp({ SECRET_ID: arn, KEY_TTL: "30s" });
+  await app.waitFor((c) => c.ok >= 2, "2 successful calls");
+  app.child.kill("SIGINT");
+  expect(await app.exited).toEqual({ code: 0, signal: null });
+  expect(app.lines.at(-1)).toMatchObject({ final: true, failed: 0, keyId: payload.keyId });
+  expect(`${made.output}${app.output()}`).not.toContain(payload.apiKey.reveal());
 });

@@ -85,6 +85,45 @@ test("the app's imports load without Pulumi: the root and /secrets", async () =>
   expect(loaded).toEqual({ root: "function", secrets: "function", pulumi: [] });
 });
 
+// What each entry point loads, as documented: README, "The package root loads only the AWS SDK and
+// zod"; SECURITY.md, `/secrets` loads "the AWS SDK and zod only (no Pulumi, no undici)"; DESIGN.md's
+// table of the parts for the LlamaCloud client (undici, loaded at the first request, and zod) and the
+// emulator (Node's http, zod). Each entry point is loaded alone, in its own process.
+const awsSdk = /^(@aws-sdk\/|@smithy\/|@aws-crypto\/|@aws\/|tslib$)/;
+test.each([
+  ["llamacloud-keys", awsSdk, /^(dist\/library\.js|dist\/secrets|dist\/redaction)$/],
+  ["llamacloud-keys/secrets", awsSdk, /^(dist\/secrets|dist\/redaction)$/],
+  ["llamacloud-keys/llamacloud", /^undici$/, /^(dist\/llamacloud|dist\/redaction)$/],
+  ["llamacloud-keys/llamacloud/emulator", /^$/, /^dist\/llamacloud$/],
+])(
+  "require(%j) loads only zod and what its row names, and only its own parts of the package",
+  async (specifier, allowed, parts) => {
+    const loaded = await inApp(`
+      require(${JSON.stringify(specifier)});
+      const packages = new Set();
+      const ours = new Set();
+      for (const file of Object.keys(require.cache)) {
+        const at = file.lastIndexOf("/node_modules/");
+        if (at < 0) continue;
+        const [first, second] = file.slice(at + "/node_modules/".length).split("/");
+        const name = first.startsWith("@") ? first + "/" + second : first;
+        if (name === "llamacloud-keys") {
+          const inside = file.slice(at + "/node_modules/llamacloud-keys/".length).split("/");
+          if (inside[0] !== "package.json") ours.add(inside.slice(0, 2).join("/"));
+        } else packages.add(name);
+      }
+      console.log(JSON.stringify({ packages: [...packages].sort(), ours: [...ours].sort() }));
+    `);
+    const packages = loaded["packages"] as string[];
+    expect(packages).toContain("zod");
+    if (allowed === awsSdk) expect(packages).toContain("@aws-sdk/client-secrets-manager");
+    expect(packages.filter((name) => name !== "zod" && !allowed.test(name))).toEqual([]);
+    const ours = loaded["ours"] as string[];
+    expect(ours.length).toBeGreaterThan(0);
+    expect(ours.filter((part) => !parts.test(part))).toEqual([]);
+  },
+);
+
 test("the provider without @pulumi/pulumi: one error naming the package and the range to install", async () => {
   const failure = await inApp(`
     try {

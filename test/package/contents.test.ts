@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { dirname, join, posix } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -29,6 +29,17 @@ afterAll(async () => {
   if (tarball !== undefined) await rm(dirname(tarball.path), { recursive: true, force: true });
 });
 
+/** The repository's own files (no dependencies, build output, tool installs or dot-folders). */
+function sourceTree(dir = ""): string[] {
+  return readdirSync(join(repoRoot, dir), { withFileTypes: true }).flatMap((entry) => {
+    const path = dir === "" ? entry.name : `${dir}/${entry.name}`;
+    if (!entry.isDirectory()) return [path];
+    return entry.name.startsWith(".") || entry.name === "node_modules" || entry.name === "dist"
+      ? []
+      : sourceTree(path);
+  });
+}
+
 describe("the tarball holds what a user runs and reads", () => {
   test("bin, Pulumi.yaml, README, LICENSE, SECURITY.md, the design doc and package.json", () => {
     for (const file of [
@@ -44,6 +55,23 @@ describe("the tarball holds what a user runs and reads", () => {
     ]) {
       expect(files, file).toContain(file);
     }
+  });
+
+  test("the per-folder READMEs and examples/ ship, but not examples/demo/ (README: What the package ships)", () => {
+    const tracked = sourceTree();
+    // Per-folder READMEs of the package itself: not the test suite's or the build tooling's.
+    const readmes = tracked.filter(
+      (file) => /(^|\/)README\.md$/.test(file) && !/^(test|tools|examples\/demo)\//.test(file),
+    );
+    expect(readmes).toEqual(expect.arrayContaining(["provider/README.md", "examples/app/README.md"]));
+    expect(readmes.filter((file) => !files.has(file))).toEqual([]);
+    const examples = tracked.filter(
+      (file) => file.startsWith("examples/") && !file.startsWith("examples/demo/"),
+    );
+    expect(examples.length).toBeGreaterThan(10);
+    expect(examples.filter((file) => !files.has(file))).toEqual([]);
+    expect(tracked).toContain("examples/demo/demo.js");
+    expect(tarball.files.filter((file) => file.startsWith("examples/demo/"))).toEqual([]);
   });
 
   test("LICENSE is the Apache License 2.0 the manifest names", () => {

@@ -1,5 +1,6 @@
 import { describe, expect, test } from "vitest";
 import {
+  DURATION_HINT,
   DURATION_PATTERN,
   durationSchema,
   formatDuration,
@@ -7,6 +8,7 @@ import {
   parseDurationOrUndefined,
   toMilliseconds,
 } from "../../secrets/duration";
+import { fakeKey } from "../harness/fake-key";
 
 // One duration syntax for tags, stack config, resource args, config files and flags (DESIGN.md).
 
@@ -42,6 +44,15 @@ describe("durations", () => {
     } catch (error) {
       expect(error).toMatchObject({ name: "InvalidDurationError", code: "INVALID_DURATION", field: "grace" });
     }
+  });
+
+  // SECURITY.md: a refused value is quoted, but never a key pasted into the wrong field.
+  test("a key given as a duration is quoted scrubbed: llx-[redacted], never the key", () => {
+    const key = fakeKey("pastedintoduration");
+    expect(() => parseDuration(key, "grace")).toThrow(
+      `"grace" must be ${DURATION_HINT}; got "llx-[redacted]"`,
+    );
+    expect(() => toMilliseconds(key, "ttl")).toThrow('got "llx-[redacted]"');
   });
 
   test.each([0, -1000, 1500, 0.5, Number.NaN])("formatDuration(%d) throws: not expressible", (ms) => {

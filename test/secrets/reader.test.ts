@@ -307,6 +307,71 @@ describe("get", () => {
   });
 });
 
+// README ("For app developers") and KeyReaderOptions document these defaults: a cache that lives
+// 5 minutes minus up to 10 % jitter, stale values served up to 15 minutes past it, and forced
+// refreshes at most once per 5 seconds. The tests above pass each option explicitly.
+describe("documented defaults", () => {
+  // makeReader sets none of ttl, maxStale, jitter or minForcedRefreshInterval: only the random draw.
+  const defaults = (r: number) => ({ random: () => r });
+
+  test("ttl defaults to 5 minutes: cached until then, fetched again at 5 minutes (no jitter drawn)", async () => {
+    const { arn } = await secretWithKeys(fakeApiKey());
+    const { reader, gets, clock } = makeReader(arn, defaults(0));
+    const start = clock.now;
+    await reader.get();
+    clock.now = start + 300_000 - 1;
+    await reader.get();
+    expect(gets()).toBe(1);
+    clock.now = start + 300_000;
+    await reader.get();
+    expect(gets()).toBe(2);
+  });
+
+  test("jitter defaults to 10 %: the largest draw shortens the 5-minute TTL to no less than 4.5 minutes", async () => {
+    const { arn } = await secretWithKeys(fakeApiKey());
+    const { reader, gets, clock } = makeReader(arn, defaults(0.999_999));
+    const start = clock.now;
+    await reader.get();
+    clock.now = start + 270_000 - 1;
+    await reader.get();
+    expect(gets()).toBe(1);
+    clock.now = start + 270_001;
+    await reader.get();
+    expect(gets()).toBe(2);
+  });
+
+  test("maxStale defaults to 15 minutes past the TTL while Secrets Manager fails", async () => {
+    const apiKey = fakeApiKey();
+    const { arn } = await secretWithKeys(apiKey);
+    const { reader, clock } = makeReader(arn, defaults(0));
+    const start = clock.now;
+    await reader.get();
+    await store.deleteSecret(arn, { recoveryWindowInDays: 7 }); // GetSecretValue now fails
+    clock.now = start + 300_000 + 900_000;
+    expect((await reader.get()).apiKey).toBe(apiKey);
+    clock.now += 1;
+    const error = await reader.get().catch((e: unknown) => e);
+    expect(isSecretsError(error, "SECRET_SCHEDULED_FOR_DELETION")).toBe(true);
+    await store.restoreSecret(arn);
+  });
+
+  test("forced refreshes default to at most one per 5 seconds", async () => {
+    const { arn } = await secretWithKeys(fakeApiKey());
+    const { reader, gets, clock } = makeReader(arn);
+    const cloud = llamaCloud(new Set());
+    await reader.get();
+    await expect(reader.withKey(cloud.call)).rejects.toBeInstanceOf(Unauthorized);
+    const afterFirst = gets(); // AWSCURRENT again, then AWSPREVIOUS (none): it was the failing key
+    expect(afterFirst).toBe(3);
+    clock.now += 4_999;
+    await expect(reader.withKey(cloud.call)).rejects.toBeInstanceOf(Unauthorized);
+    expect(gets()).toBe(afterFirst);
+    clock.now += 1;
+    await expect(reader.withKey(cloud.call)).rejects.toBeInstanceOf(Unauthorized);
+    expect(gets()).toBe(afterFirst + 2);
+  });
+});
+
 describe("withKey", () => {
   test("passes the key and base URL; other failures pass through without a refresh", async () => {
     const apiKey = fakeApiKey();

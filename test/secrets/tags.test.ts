@@ -1,4 +1,5 @@
 import { describe, expect, test } from "vitest";
+import { readPolicy } from "../../rotator/policy";
 import { type InvalidManagementTagError, isSecretsError } from "../../secrets/errors";
 import {
   managementTags,
@@ -9,6 +10,7 @@ import {
   TAG_PROJECT_ID,
   TAG_ROTATE_EVERY,
 } from "../../secrets/tags";
+import { fakeKey } from "../harness/fake-key";
 
 const projectId = "3f1a2b4c-5d6e-4f70-8a91-b2c3d4e5f601";
 
@@ -74,6 +76,23 @@ describe("management tags", () => {
     }
   });
 
+  // SECURITY.md: errors name the field and never quote a key, even one pasted into a tag.
+  test("a key-shaped tag value is quoted scrubbed: llx-[redacted], never the key", () => {
+    const key = fakeKey("pastedintoatag");
+    for (const tag of [TAG_GRACE, TAG_PROJECT_ID, TAG_ROTATE_EVERY]) {
+      const error = (() => {
+        try {
+          readManagementTags({ [tag]: key }, "app/prod");
+        } catch (caught) {
+          return caught as Error;
+        }
+        throw new Error("accepted a key as a tag value");
+      })();
+      expect(error.message).toContain(`Tag ${tag} on secret app/prod is "llx-[redacted]"`);
+      expect(error.message).not.toContain(key.slice(4));
+    }
+  });
+
   test("message for a bad grace tag", () => {
     expect(() =>
       readManagementTags({ [TAG_GRACE]: "1 hour" }, "app/prod"),
@@ -103,5 +122,43 @@ describe("the tag contract, read by one schema", () => {
     const read = () => readManagementTags({ [TAG_MANAGED]: "true", ...tags }, "s");
     if (badTag === undefined) expect(read().managed).toBe(true);
     else expect(read).toThrow(expect.objectContaining({ code: "SECRET_INVALID_TAG", tag: badTag }));
+  });
+});
+
+// DESIGN.md's tag table: `llamacloud-keys:grace` defaults to 2h and is refused below 60s. The
+// default and the floor are applied where the tags become a rotation policy (the rotator's guard).
+describe("DESIGN.md's grace tag, as the rotator reads it", () => {
+  const arn = "arn:aws:secretsmanager:eu-west-3:111122223333:secret:llamacloud/search/prod-AbCdEf";
+  const policy = (tags: Record<string, string>) =>
+    readPolicy({
+      arn,
+      name: "llamacloud/search/prod",
+      tags: { [TAG_MANAGED]: "true", [TAG_PROJECT_ID]: projectId, [TAG_ENVIRONMENT]: "prod", ...tags },
+    });
+
+  test("without a grace tag, grace is 2h", () => {
+    expect(policy({ [TAG_ROTATE_EVERY]: "30d" })).toMatchObject({
+      graceMs: 7_200_000,
+      rotateEveryMs: 2_592_000_000,
+    });
+  });
+
+  test.each([
+    ["60s", 60_000],
+    ["1m", 60_000],
+    ["90m", 5_400_000],
+  ])("grace %s is accepted (%d ms)", (grace, ms) => {
+    expect(policy({ [TAG_GRACE]: grace }).graceMs).toBe(ms);
+  });
+
+  test.each(["59s", "1s"])("grace %s, below 60s, is refused naming the tag", (grace) => {
+    expect(() => policy({ [TAG_GRACE]: grace })).toThrow(
+      expect.objectContaining({
+        code: "ROTATOR_GRACE_TOO_SHORT",
+        message: expect.stringContaining(
+          `Tag ${TAG_GRACE} on secret ${arn} is "${grace}"; grace must be at least 60s`,
+        ),
+      }),
+    );
   });
 });

@@ -1,7 +1,13 @@
+import { randomBytes, randomUUID } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { describe, expect, test } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, test } from "vitest";
 import type * as ProjectKeys from "../../provider/project-keys";
+import { redacted } from "../../redaction";
+import { buildPayload } from "../../secrets/payload";
+import { createKeyReader } from "../../secrets/reader";
+import { createSecretStore, type SecretStore, type StoreCallEvent } from "../../secrets/store";
+import { motoCredentials } from "../harness/moto";
 import { repoRoot } from "../harness/tools";
 import { requireDist } from "../provider/fixtures";
 
@@ -173,5 +179,74 @@ describe("each principal's policy allows exactly what the store sends for it", (
     const used = actionsUsedBy(sourceFiles("provider"));
     const doc = documented.get("deployer") as PolicyDocument;
     expect(sorted(used.actions)).toEqual(sorted(actions(doc, "ManageLlamaCloudKeySecrets")));
+  });
+});
+
+describe("the policy options SECURITY.md names", () => {
+  test("rotatorPolicy(arns, kmsKeyArn, rotationFunctionArn) adds InvokeRotationFunction: lambda:InvokeFunction on that function", () => {
+    const fn = "arn:aws:lambda:eu-west-3:111122223333:function:llamacloud-keys-rotation";
+    const kms = documented.get("rotator-kms") as Statement;
+    const doc = documented.get("rotator") as PolicyDocument;
+    const arns = [doc.Statement[0]!.Resource].flat();
+    const invoke = {
+      Sid: "InvokeRotationFunction",
+      Effect: "Allow",
+      Action: ["lambda:InvokeFunction"],
+      Resource: fn,
+    };
+    expect(JSON.parse(rotatorPolicy(arns, undefined, fn))).toEqual({
+      ...doc,
+      Statement: [...doc.Statement, invoke],
+    });
+    const withKms = JSON.parse(rotatorPolicy(arns, kms.Resource as string, fn)) as PolicyDocument;
+    expect(withKms.Statement).toEqual(expect.arrayContaining([...doc.Statement, invoke, kms]));
+    expect(withKms.Statement).toHaveLength(4);
+    // Without a function, no Lambda permission at all.
+    expect(JSON.stringify(JSON.parse(rotatorPolicy(arns, kms.Resource as string)))).not.toContain("lambda:");
+  });
+});
+
+describe("what the reader sends, observed on moto", () => {
+  const region = "test-security-iam-reader";
+  let store: SecretStore;
+  beforeAll(() => {
+    store = createSecretStore({ endpoint: inject("motoEndpoint"), credentials: motoCredentials, region });
+  });
+  afterAll(() => store?.close());
+
+  test("get(), refresh() and a secret with no AWSCURRENT send only what readerPolicy() allows", async () => {
+    const allowed = actions(JSON.parse(readerPolicy(["arn"])));
+    const sent = new Set<string>();
+    const onCall = (event: StoreCallEvent) => sent.add(`secretsmanager:${event.operation}`);
+    const options = { endpoint: inject("motoEndpoint"), credentials: motoCredentials, region, onCall };
+
+    const { arn } = await store.createSecret({ name: `iam-reader/${randomUUID()}` });
+    const apiKey = `llx-${randomBytes(36).toString("base64url")}`;
+    await store.writeVersion(arn, {
+      token: randomUUID(),
+      stage: "AWSCURRENT",
+      payload: buildPayload({
+        apiKey: redacted(apiKey),
+        keyId: randomUUID(),
+        keyName: "llamacloud-keys/iam-reader",
+        projectId: randomUUID(),
+        environment: "prod",
+        baseUrl: "https://api.cloud.llamaindex.ai",
+      }),
+    });
+    const reader = createKeyReader({ secretId: arn, ...options });
+    expect((await reader.get()).apiKey).toBe(apiKey);
+    await reader.refresh();
+    reader.close();
+
+    // No AWSCURRENT: the store describes the secret to say so (hence DescribeSecret in the policy).
+    const { arn: empty } = await store.createSecret({ name: `iam-reader/${randomUUID()}` });
+    const bare = createKeyReader({ secretId: empty, ...options });
+    const error = await bare.get().catch((e: unknown) => e);
+    bare.close();
+    expect((error as Error).message).toContain("has the staging label AWSCURRENT");
+
+    expect(sorted(sent)).toEqual(["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"]);
+    expect(sorted(sent).filter((action) => !allowed.has(action))).toEqual([]);
   });
 });

@@ -51,3 +51,26 @@ it("reads its configuration from the environment, naming each missing or malform
   );
   expect(NATIVE_ERROR_CODES).toContain("NATIVE_CONFIG");
 });
+
+it('runs the revoke-only pass for any event whose "detail-type" is "Scheduled Event", as rotator/README.md says', () => {
+  // EventBridge always adds `source`; the documented contract is the detail-type alone.
+  expect(parseEvent({ "detail-type": "Scheduled Event" })).toEqual({ "detail-type": "Scheduled Event" });
+  expect(() => parseEvent({ "detail-type": "Object Created", source: "aws.s3" })).toThrow(
+    /NATIVE_INVALID_EVENT|Invalid scheduled event/,
+  );
+});
+
+it("LLAMACLOUD_KEYS_PREFIX follows the one key-name prefix rule of the CLI's --prefix and the provider's name", () => {
+  for (const prefix of ["team-a", "llamacloud-keys", "svc_1.v2"]) {
+    expect(
+      readFunctionConfig({ LLAMACLOUD_KEYS_ADMIN_SECRET_ARN: "arn:admin", LLAMACLOUD_KEYS_PREFIX: prefix }),
+    ).toMatchObject({ prefix });
+  }
+  for (const prefix of ["a/b", "-leading-dash", "has space", "x".repeat(101)]) {
+    expect(
+      () =>
+        readFunctionConfig({ LLAMACLOUD_KEYS_ADMIN_SECRET_ARN: "arn:admin", LLAMACLOUD_KEYS_PREFIX: prefix }),
+      prefix,
+    ).toThrow(/LLAMACLOUD_KEYS_PREFIX/);
+  }
+});

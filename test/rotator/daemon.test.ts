@@ -1,3 +1,6 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   childEnv,
@@ -108,22 +111,37 @@ describe("the daemon (llamacloud-keys rotator)", () => {
   ])("exits 1 naming the stuck step when $how", async ({ timeout, second, says }) => {
     const secret = await createManagedSecret(world, { rotateEvery: "1h", grace: "1d" });
     const env = childEnv(world, { LLAMACLOUD_KEYS_NOW_OFFSET_MS: String(2 * 3_600_000) });
+    // The daemon has no --secret: the config file's `secrets` field keeps it to this one secret.
+    const dir = await mkdtemp(join(tmpdir(), "llamacloud-keys-daemon-"));
+    const config = join(dir, "rotator.json");
+    await writeFile(config, JSON.stringify({ secrets: [secret.arn] }));
     // The mint never answers until released: createSecret is stuck in flight.
     world.emulator.faults.add({ route: "POST /api/v1/api-keys", kind: "hold", times: 1 });
-    const daemon = spawnCli([...idle, "--shutdown-timeout", timeout], env);
+    const daemon = spawnCli(
+      [...idle, "--config", config, "--shutdown-timeout", timeout, "--listen", "127.0.0.1:0"],
+      env,
+    );
     try {
       await world.emulator.faults.waitForHeld();
       daemon.kill("SIGTERM");
       await daemon.waitForLine((l) => l.event === "daemon:stopping");
-      if (second !== undefined) daemon.kill(second);
+      if (second !== undefined) {
+        // rotator/README.md: /healthz answers 503 while stopping.
+        const listening = await daemon.waitForLine((l) => l.event === "daemon:listening");
+        const health = await fetch(`${String(listening.url)}/healthz`);
+        expect(health.status).toBe(503);
+        expect(await health.json()).toMatchObject({ status: "stopping" });
+        daemon.kill(second);
+      }
       expect(await daemon.exited, daemon.stderr()).toEqual({ code: 1, signal: null });
       const warning = daemon.lines.find((l) => l.event === "warning" && says.test(String(l.message)));
       expect(warning, daemon.stderr()).toBeDefined();
-      expect(String(warning?.message)).toContain(secret.arn);
+      expect(String(warning?.message)).toContain(`createSecret of ${secret.arn}`);
     } finally {
       daemon.kill("SIGKILL");
       world.emulator.faults.release();
       world.emulator.faults.clear();
+      await rm(dir, { recursive: true, force: true });
     }
     // Readers were never without a working key, and the next run resumes from where it stopped.
     await expectCurrentWorks(world, secret.arn);

@@ -308,4 +308,27 @@ describe("a rotation against the emulator and moto", () => {
     expect(live).toEqual(held);
     await expectCurrentWorks(world, secret.arn);
   });
+
+  // rotator/README.md: the project-id and environment tags "must match the payload", and "a secret
+  // whose payload names another host is refused, not rotated" (ROTATOR_SECRET_MISMATCH).
+  it("refuses a secret whose payload names another LlamaCloud host or disagrees with its tags; nothing changes", async () => {
+    const elsewhere = await createManagedSecret(world, {
+      rotateEvery: "1h",
+      baseUrl: "https://api.cloud.eu.llamaindex.ai",
+    });
+    const mistagged = await createManagedSecret(world, { rotateEvery: "1h" });
+    await world.store.tag(mistagged.arn, { "llamacloud-keys:environment": "not-the-payloads" });
+    const ctx = rotationContext(world, { now: () => Date.now() + 2 * HOUR });
+    for (const [secret, says] of [
+      [elsewhere, /holds a key for https:\/\/api\.cloud\.eu\.llamaindex\.ai, but the rotator talks to/],
+      [mistagged, /the secret's tags say .* \/ not-the-payloads/],
+    ] as const) {
+      const keysBefore = world.emulator.state.allKeys().length;
+      const result = await processSecret(ctx, secret.arn, { force: true });
+      expect(result).toMatchObject({ ok: false, rotated: false, error: { code: "ROTATOR_SECRET_MISMATCH" } });
+      expect(result.error?.message).toMatch(says);
+      expect(await world.store.listVersions(secret.arn)).toHaveLength(1);
+      expect(world.emulator.state.allKeys()).toHaveLength(keysBefore);
+    }
+  });
 });

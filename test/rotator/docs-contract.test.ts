@@ -180,6 +180,16 @@ describe("the config file, as the README documents it", () => {
     expect(loadConfig("rotate", { config: file, all: true }, fromEnv).secrets).toEqual([]);
   });
 
+  it("--all excludes --secret, and LLAMA_CLOUD_API_KEY is read from the environment only (no file field)", async () => {
+    const both = await run(["rotate", "--all", "--secret", "prod/a"]);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain("--all: --all and --secret exclude each other");
+    const file = await fileWith("key.json", { apiKey: "llx-not-read-from-files" });
+    const refused = await run(["status", "--config", file]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('unknown field(s) "apiKey"');
+  });
+
   it("--start-delay 0 (or 0s) is no delay; durations are a whole number and one unit", () => {
     expect(loadConfig("rotator", { "start-delay": "0" }, env).startDelayMaxMs).toBe(0);
     expect(loadConfig("rotator", { "start-delay": "0s" }, env).startDelayMaxMs).toBe(0);

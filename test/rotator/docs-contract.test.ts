@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type CliIo, main } from "../../rotator/cli";
 import { loadConfig } from "../../rotator/config";
-import { RotatorEmitter } from "../../rotator/events";
+import { ALL_EVENTS, RotatorEmitter } from "../../rotator/events";
 import { createMetrics } from "../../rotator/metrics";
 import { repoRoot } from "../harness/tools";
 
@@ -207,7 +207,27 @@ describe("the config file, as the README documents it", () => {
   });
 });
 
+describe("the log's events", () => {
+  it("are exactly the README's list (`a:b|c` meaning a:b and a:c)", () => {
+    const list = /Events: ([\s\S]*?)\. Never the key\./.exec(readme)?.[1];
+    if (list === undefined) throw new Error("rotator/README.md lists no events");
+    const names = [...list.matchAll(/`([a-z]+)(?::([a-z|]+))?`/g)].flatMap(([, head, tails]) =>
+      tails === undefined ? [head as string] : tails.split("|").map((tail) => `${head}:${tail}`),
+    );
+    expect([...names].sort()).toEqual([...ALL_EVENTS].sort());
+  });
+});
+
 describe("metrics labels", () => {
+  it("/metrics exposes exactly the README's metrics, each with its documented type", () => {
+    const documented = tableAfter("| metric ").map(([name, type]) => [unquote(name as string), type]);
+    expect(documented).toHaveLength(8);
+    const metrics = createMetrics(new RotatorEmitter());
+    const types = [...metrics.render().matchAll(/^# TYPE (\S+) (\S+)$/gm)].map((m) => [m[1], m[2]]);
+    expect(types).toEqual(documented);
+    metrics.detach();
+  });
+
   it("llamacloud_keys_revocations_total's reason is one of the README's reasons, failed revocations included", () => {
     const reasons = /`reason` \(([a-z-, ]+)\)/.exec(readme)?.[1]?.split(", ") ?? [];
     expect(reasons).toContain("orphan");

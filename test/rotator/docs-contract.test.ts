@@ -1,6 +1,7 @@
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import * as ts from "typescript";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type CliIo, main } from "../../rotator/cli";
 import { loadConfig } from "../../rotator/config";
@@ -251,4 +252,48 @@ describe("metrics labels", () => {
     }
     metrics.detach();
   });
+});
+
+describe("the README's TypeScript snippet", () => {
+  it("type-checks, strict, against the package's entry points as an embedder imports them", () => {
+    const snippets = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1] as string);
+    expect(snippets).toHaveLength(1);
+    const manifest = JSON.parse(ts.sys.readFile(join(repoRoot, "package.json")) as string) as {
+      name: string;
+      exports: Record<string, string>;
+    };
+    // `llamacloud-keys/rotator` → rotator/index.ts: the sources the package's dist/ is built from.
+    const paths = Object.fromEntries(
+      Object.entries(manifest.exports).flatMap(([subpath, target]) => {
+        const match = /^\.\/dist\/(.+)\.js$/.exec(target);
+        return match === null ? [] : [[`${manifest.name}${subpath.slice(1)}`, [`${match[1]}.ts`]]];
+      }),
+    );
+    const file = join(repoRoot, "test", "rotator", "__readme-snippet__.ts");
+    const host = ts.createCompilerHost({});
+    const readFile = host.readFile;
+    host.readFile = (name) => (name === file ? (snippets[0] as string) : readFile(name));
+    const exists = host.fileExists;
+    host.fileExists = (name) => name === file || exists(name);
+    const program = ts.createProgram({
+      rootNames: [file],
+      options: {
+        strict: true,
+        noEmit: true,
+        skipLibCheck: true,
+        target: ts.ScriptTarget.ES2022,
+        module: ts.ModuleKind.CommonJS,
+        moduleResolution: ts.ModuleResolutionKind.Node10,
+        esModuleInterop: true,
+        types: ["node"],
+        baseUrl: repoRoot,
+        paths,
+      },
+      host,
+    });
+    const diagnostics = ts
+      .getPreEmitDiagnostics(program)
+      .map((d) => ts.flattenDiagnosticMessageText(d.messageText, "\n"));
+    expect(diagnostics).toEqual([]);
+  }, 60_000);
 });

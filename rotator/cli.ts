@@ -17,7 +17,8 @@ Environment:
   LLAMA_CLOUD_BASE_URL      LlamaCloud host (default https://api.cloud.llamaindex.ai; EU: https://api.cloud.eu.llamaindex.ai)
   LLAMACLOUD_KEYS_LLAMACLOUD_TIMEOUT   as --llamacloud-timeout (the flag and the config file win)
   AWS_REGION, AWS_PROFILE, AWS_ACCESS_KEY_ID, …   the standard AWS SDK configuration
-  AWS_ENDPOINT_URL_SECRETS_MANAGER                a Secrets Manager endpoint override (e.g. a local emulator)
+  AWS_ENDPOINT_URL_SECRETS_MANAGER / AWS_ENDPOINT_URL   a Secrets Manager endpoint override (e.g. a local emulator)
+  LLAMACLOUD_KEYS_NOW_OFFSET_MS   test/ops knob: shifts the clock of due and grace decisions (never in production)
 
 Shared flags:
   --config FILE             JSON config file (fields: secrets, schedule, concurrency, listen, prefix, baseUrl,
@@ -44,7 +45,7 @@ secret failed (the others are still processed), 2 on usage errors.
                             (for a leaked key: readers still holding it will fail)
   --dry-run                 print what would happen; change nothing
   --json                    print the results as JSON on stdout
-  --concurrency N           secrets processed at once (default 4)
+  --concurrency N           secrets processed at once (1-64, default 4)
   --pass-deadline D         stop starting new steps after D (default 10m)
 ${common}`,
   rotator: `Usage: llamacloud-keys rotator [--schedule CRON] [--concurrency N] [--listen HOST:PORT]
@@ -54,7 +55,7 @@ SIGINT or SIGHUP stop it gracefully: the step in flight finishes, the pass stops
 boundary, exit 0. A second signal exits at once (every step is resumable).
 
   --schedule CRON           node-cron expression in UTC, 5 fields or 6 with seconds (default "*/15 * * * *")
-  --concurrency N           secrets processed at once (default 4)
+  --concurrency N           secrets processed at once (1-64, default 4)
   --listen HOST:PORT        serve GET /healthz and GET /metrics (Prometheus) there
   --pass-deadline D         stop starting new steps in a pass after D (default 10m)
   --start-delay D           random delay up to D before each pass, to spread a fleet (default 30s; 0 for none)
@@ -67,7 +68,7 @@ previous key and when it will be revoked, and any interrupted rotation. Changes 
 
   --secret ID               only this secret (repeatable; default: every managed secret)
   --json                    JSON on stdout
-  --concurrency N           secrets read at once (default 4)
+  --concurrency N           secrets read at once (1-64, default 4)
 ${common}`,
 };
 

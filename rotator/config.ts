@@ -116,10 +116,19 @@ const cronExpression = z.string().superRefine((value, ctx) => {
   }
 });
 
-/** `0` (none) or a duration string (`30s`, `10m`). */
-const durationOrZero = z.union([z.literal("0").transform(() => 0), durationSchema], {
-  error: "expected 0 or a whole number and one unit, e.g. 30s, 10m",
-});
+/** `0` (none, also written `0s`, `0m`…) or a duration string (`30s`, `10m`). */
+const durationOrZero = z.union(
+  [
+    z
+      .string()
+      .regex(/^0[smhd]?$/)
+      .transform(() => 0),
+    durationSchema,
+  ],
+  {
+    error: "expected 0 or a whole number and one unit, e.g. 30s, 10m",
+  },
+);
 
 const concurrencySchema = z.coerce
   .number({ error: "expected a whole number from 1 to 64" })
@@ -281,7 +290,8 @@ export function loadConfig(
 
   return {
     command,
-    secrets: flags.secret ?? file.secrets ?? [],
+    // `--all` is a flag, and flags win over the file: it overrides the file's `secrets` list.
+    secrets: flags.secret ?? (flags.all === true ? [] : (file.secrets ?? [])),
     force: flags.force === true,
     revokeNow: flags["revoke-now"] === true,
     dryRun: flags["dry-run"] === true,

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { LlamaCloudClient } from "../llamacloud/client";
+import { KEY_PREFIX_PATTERN } from "../llamacloud/key-name";
 import { nonEmpty } from "../secrets/env";
 import { createKeyReader, type KeyReader, type KeyReading } from "../secrets/reader";
 import { AWSCURRENT, AWSPENDING, createSecretStore, type SecretStore } from "../secrets/store";
@@ -55,7 +56,7 @@ export interface SecretsManagerRotationEvent {
 /** An EventBridge scheduled rule's event: runs the revoke-only pass. */
 export interface ScheduledEvent {
   "detail-type": "Scheduled Event";
-  source: string;
+  source?: string;
   id?: string;
   time?: string;
   account?: string;
@@ -116,9 +117,10 @@ const rotationEventSchema = z
   })
   .strict();
 
+// The documented contract is the `detail-type`; EventBridge also sends `source`, which is not required.
 const scheduledEventSchema = z.looseObject({
   "detail-type": z.literal("Scheduled Event"),
-  source: z.string(),
+  source: z.string().optional(),
 });
 
 /**
@@ -161,9 +163,13 @@ const envSchema = z.object({
     .string({ error: "required: the ARN of the secret holding the LlamaCloud admin key" })
     .min(1, "required: the ARN of the secret holding the LlamaCloud admin key"),
   LLAMACLOUD_KEYS_SECRET_IDS: z.string().optional(),
+  // The provider's and the CLI's prefix rule (llamacloud/key-name.ts): one rule for every key name.
   LLAMACLOUD_KEYS_PREFIX: z
     .string()
-    .regex(/^[^/\s]+$/, "a key-name prefix without `/` or spaces")
+    .regex(
+      KEY_PREFIX_PATTERN,
+      "1-100 letters, digits, dots, dashes or underscores (no `/`), e.g. llamacloud-keys",
+    )
     .optional(),
   LLAMACLOUD_KEYS_ADMIN_TTL: z.string().regex(durationPattern, "a duration such as 5m").optional(),
   LLAMACLOUD_KEYS_NOW_OFFSET_MS: z

@@ -62,7 +62,8 @@ export function createMetrics(events: RotatorEmitter, now: () => number = Date.n
       if (e.code === "ROTATOR_TEST_FAILED") rotations.inc({ result: "test_failed" });
       else if (e.step !== undefined && rotationSteps.has(e.step)) rotations.inc({ result: "failed" });
       else if (e.step === "revokePrevious" || e.step === "sweepOrphans") {
-        revocations.inc({ reason: e.step, result: "failed" });
+        // The `reason` label keeps its documented values (rotator/README.md): the step names the reason.
+        revocations.inc({ reason: e.step === "sweepOrphans" ? "orphan" : "grace-passed", result: "failed" });
       }
     },
     "schedule:overdue": (e: { secretArn: string }) => {

@@ -271,4 +271,22 @@ describe("the credential preflight, against the emulator and moto", () => {
     const known = await runCli(["status", "--secret", secret.arn, "--json"], env);
     expect(JSON.parse(known.stdout)[0]).toMatchObject({ arn: secret.arn });
   }, 60_000);
+
+  // rotator/README.md, "the credential check": "a 403 passes: the key authenticated; what it may do
+  // is checked per project".
+  it("a 403 on the credential check passes: the key authenticated, and the pass runs", async () => {
+    const secret = await createManagedSecret(world, { rotateEvery: "30d" });
+    world.emulator.faults.add({ route: "GET /api/v1/organizations", kind: "status", status: 403, times: 1 });
+    try {
+      const run = await runCli(["status", "--secret", secret.arn, "--json"], childEnv(world));
+      expect(run.code, run.stderr).toBe(0);
+      expect(JSON.parse(run.stdout)[0]).toMatchObject({
+        arn: secret.arn,
+        current: { keyId: secret.initialKeyId },
+      });
+      expect(world.emulator.faults.list()).toEqual([]);
+    } finally {
+      world.emulator.faults.clear();
+    }
+  }, 60_000);
 });

@@ -155,4 +155,86 @@ describe("rotate and status as processes", () => {
         expect(run.stdout + run.stderr).not.toContain(key);
     }
   });
+
+  // rotator/README.md, "`--json` output" and "Commands": the fields each document names, no others;
+  // a secret that fails is exit 1 for `rotate` and `status`, the others still reported.
+  it("rotate --json and status --json carry the documented fields; a failed secret is exit 1", async () => {
+    const secret = await createManagedSecret(world, { rotateEvery: "30d" });
+    const missing = "llamacloud-keys/test/no-such-secret";
+    const env = childEnv(world);
+
+    const pass = await runCli(["rotate", "--secret", secret.arn, "--secret", missing, "--json"], env);
+    expect(pass.code, pass.stderr).toBe(1);
+    const result = JSON.parse(pass.stdout) as Record<string, unknown> & {
+      results: Record<string, unknown>[];
+    };
+    expect(Object.keys(result).sort()).toEqual(["abandoned", "durationMs", "exitCode", "passId", "results"]);
+    expect(result.exitCode).toBe(1);
+    const resultFields = [
+      "secretId",
+      "ok",
+      "rotated",
+      "actions",
+      "durationMs",
+      "arn",
+      "projectId",
+      "environment",
+      "currentVersionId",
+      "skipped",
+      "overdue",
+      "mode",
+      "plan",
+      "error",
+    ];
+    const [ok, failed] = result.results;
+    for (const entry of result.results) {
+      for (const key of Object.keys(entry)) expect(resultFields, key).toContain(key);
+    }
+    expect(ok).toMatchObject({ secretId: secret.arn, arn: secret.arn, ok: true, rotated: false });
+    expect(failed).toMatchObject({
+      secretId: missing,
+      ok: false,
+      error: { code: expect.stringMatching(/^[A-Z][A-Z0-9_]+$/), message: expect.any(String) },
+    });
+    expect(Object.keys(failed?.error as object).every((k) => ["code", "message", "step"].includes(k))).toBe(
+      true,
+    );
+
+    const status = await runCli(["status", "--secret", secret.arn, "--secret", missing, "--json"], env);
+    expect(status.code, status.stderr).toBe(1);
+    const entries = JSON.parse(status.stdout) as Record<string, unknown>[];
+    const statusFields = [
+      "arn",
+      "secretId",
+      "name",
+      "projectId",
+      "environment",
+      "current",
+      "nextDueAt",
+      "previous",
+      "interrupted",
+      "next",
+      "mode",
+      "lastRotatedDate",
+      "nextRotationDate",
+      "skipped",
+      "error",
+    ];
+    for (const entry of entries) {
+      for (const key of Object.keys(entry)) expect(statusFields, key).toContain(key);
+    }
+    expect(entries[0]).toMatchObject({ arn: secret.arn, mode: "daemon", next: expect.any(String) });
+    expect(Object.keys(entries[0]?.current as object).sort()).toEqual([
+      "ageMs",
+      "key",
+      "keyId",
+      "since",
+      "versionId",
+    ]);
+    expect(entries[1]).toEqual({
+      secretId: missing,
+      next: expect.any(String),
+      error: { code: expect.any(String), message: expect.any(String) },
+    });
+  });
 });

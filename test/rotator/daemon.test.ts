@@ -1,3 +1,6 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   childEnv,
@@ -70,5 +73,77 @@ describe("the daemon (llamacloud-keys rotator)", () => {
     // Never the key, in any log line.
     const issued = world.emulator.state.issuedSecrets();
     for (const key of issued) expect(daemon.stderr()).not.toContain(key);
+  });
+
+  // rotator/README.md, the `rotator` row of "Commands": 0 after SIGTERM/SIGINT/SIGHUP, 1 when the
+  // shutdown watchdog fires or a second signal arrives.
+  const idle = ["rotator", "--schedule", "0 0 1 1 *", "--start-delay", "0"];
+
+  it.each(["SIGINT", "SIGHUP"] as const)(
+    "exits 0 on %s, like SIGTERM, after the pass in flight",
+    async (signal) => {
+      const daemon = spawnCli(idle, childEnv(world));
+      try {
+        await daemon.waitForLine((l) => l.event === "pass:finished");
+        daemon.kill(signal);
+        expect(await daemon.exited, daemon.stderr()).toEqual({ code: 0, signal: null });
+        expect(daemon.lines.some((l) => l.event === "daemon:stopping" && l.signal === signal)).toBe(true);
+        expect(daemon.lines.at(-1)?.event).toBe("daemon:stopped");
+      } finally {
+        daemon.kill("SIGKILL");
+      }
+    },
+  );
+
+  it.each([
+    {
+      how: "the shutdown watchdog fires",
+      timeout: "1s",
+      second: undefined,
+      says: /shutdown is taking longer than 1 s; still waiting on: createSecret of /,
+    },
+    {
+      how: "a second signal arrives",
+      timeout: "10m",
+      second: "SIGINT" as const,
+      says: /second SIGINT: exiting now\. Waiting on: createSecret of /,
+    },
+  ])("exits 1 naming the stuck step when $how", async ({ timeout, second, says }) => {
+    const secret = await createManagedSecret(world, { rotateEvery: "1h", grace: "1d" });
+    const env = childEnv(world, { LLAMACLOUD_KEYS_NOW_OFFSET_MS: String(2 * 3_600_000) });
+    // The daemon has no --secret: the config file's `secrets` field keeps it to this one secret.
+    const dir = await mkdtemp(join(tmpdir(), "llamacloud-keys-daemon-"));
+    const config = join(dir, "rotator.json");
+    await writeFile(config, JSON.stringify({ secrets: [secret.arn] }));
+    // The mint never answers until released: createSecret is stuck in flight.
+    world.emulator.faults.add({ route: "POST /api/v1/api-keys", kind: "hold", times: 1 });
+    const daemon = spawnCli(
+      [...idle, "--config", config, "--shutdown-timeout", timeout, "--listen", "127.0.0.1:0"],
+      env,
+    );
+    try {
+      await world.emulator.faults.waitForHeld();
+      daemon.kill("SIGTERM");
+      await daemon.waitForLine((l) => l.event === "daemon:stopping");
+      if (second !== undefined) {
+        // rotator/README.md: /healthz answers 503 while stopping.
+        const listening = await daemon.waitForLine((l) => l.event === "daemon:listening");
+        const health = await fetch(`${String(listening.url)}/healthz`);
+        expect(health.status).toBe(503);
+        expect(await health.json()).toMatchObject({ status: "stopping" });
+        daemon.kill(second);
+      }
+      expect(await daemon.exited, daemon.stderr()).toEqual({ code: 1, signal: null });
+      const warning = daemon.lines.find((l) => l.event === "warning" && says.test(String(l.message)));
+      expect(warning, daemon.stderr()).toBeDefined();
+      expect(String(warning?.message)).toContain(`createSecret of ${secret.arn}`);
+    } finally {
+      daemon.kill("SIGKILL");
+      world.emulator.faults.release();
+      world.emulator.faults.clear();
+      await rm(dir, { recursive: true, force: true });
+    }
+    // Readers were never without a working key, and the next run resumes from where it stopped.
+    await expectCurrentWorks(world, secret.arn);
   });
 });

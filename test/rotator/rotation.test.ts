@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { RotatorEmitter } from "../../rotator/events";
+import { createMetrics } from "../../rotator/metrics";
 import { processSecret } from "../../rotator/rotation";
+import { runOnce } from "../../rotator/run-once";
 import { STAGING_WINDOW_MS } from "../../rotator/services";
 import { TAG_GRACE } from "../../secrets/tags";
 import {
@@ -11,6 +14,7 @@ import {
   liveNamedKeys,
   rotationContext,
   startWorld,
+  testConfig,
   type World,
 } from "./fixtures";
 
@@ -306,6 +310,70 @@ describe("a rotation against the emulator and moto", () => {
     ]);
     const { live, held } = await keyAccounting(world, secret);
     expect(live).toEqual(held);
+    await expectCurrentWorks(world, secret.arn);
+  });
+
+  // rotator/README.md: the project-id and environment tags "must match the payload", and "a secret
+  // whose payload names another host is refused, not rotated" (ROTATOR_SECRET_MISMATCH).
+  it("refuses a secret whose payload names another LlamaCloud host or disagrees with its tags; nothing changes", async () => {
+    const elsewhere = await createManagedSecret(world, {
+      rotateEvery: "1h",
+      baseUrl: "https://api.cloud.eu.llamaindex.ai",
+    });
+    const mistagged = await createManagedSecret(world, { rotateEvery: "1h" });
+    await world.store.tag(mistagged.arn, { "llamacloud-keys:environment": "not-the-payloads" });
+    const ctx = rotationContext(world, { now: () => Date.now() + 2 * HOUR });
+    for (const [secret, says] of [
+      [elsewhere, /holds a key for https:\/\/api\.cloud\.eu\.llamaindex\.ai, but the rotator talks to/],
+      [mistagged, /the secret's tags say .* \/ not-the-payloads/],
+    ] as const) {
+      const keysBefore = world.emulator.state.allKeys().length;
+      const result = await processSecret(ctx, secret.arn, { force: true });
+      expect(result).toMatchObject({ ok: false, rotated: false, error: { code: "ROTATOR_SECRET_MISMATCH" } });
+      expect(result.error?.message).toMatch(says);
+      expect(await world.store.listVersions(secret.arn)).toHaveLength(1);
+      expect(world.emulator.state.allKeys()).toHaveLength(keysBefore);
+    }
+  });
+
+  // rotator/README.md, `--pass-deadline D`: "stop starting new steps after D (the step in flight
+  // finishes)"; the pass is counted `abandoned` and the secret fails with ROTATOR_ABANDONED.
+  it("the pass deadline lets the step in flight finish, starts no other, and the next run resumes there", async () => {
+    const secret = await createManagedSecret(world, { rotateEvery: "1h", grace: "1d" });
+    const now = () => Date.now() + 2 * HOUR;
+    const events = new RotatorEmitter();
+    const metrics = createMetrics(events);
+    const deps = { store: world.store, client: world.client, now, events, testRetryDelaysMs: [] };
+    // The mint is held, so createSecret is in flight when the 100 ms deadline passes.
+    world.emulator.faults.add({ route: "POST /api/v1/api-keys", kind: "hold", times: 1 });
+    const pass = runOnce(testConfig({ secrets: [secret.arn], passDeadlineMs: 100 }), deps);
+    try {
+      await world.emulator.faults.waitForHeld();
+      // Registered after the deadline's timer and expiring later: it fires after the deadline has.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    } finally {
+      world.emulator.faults.release();
+      world.emulator.faults.clear();
+    }
+    const result = await pass;
+    expect(result).toMatchObject({ exitCode: 1, abandoned: true });
+    expect(result.results[0]).toMatchObject({
+      ok: false,
+      rotated: false,
+      error: { code: "ROTATOR_ABANDONED", step: "setSecret" },
+    });
+    expect(metrics.render()).toMatch(/^llamacloud_keys_passes_total\{result="abandoned"\} 1$/m);
+    metrics.detach();
+    // createSecret finished: its key is staged under AWSPENDING, nothing was promoted.
+    const staged = await labelledKeys(world, secret.arn);
+    expect(staged.current.versionId).toBe(secret.initialVersionId);
+    expect(staged.pending).toBeDefined();
+
+    const resumed = await runOnce(testConfig({ secrets: [secret.arn] }), { ...deps, events: undefined });
+    expect(resumed.exitCode, JSON.stringify(resumed.results)).toBe(0);
+    const after = await labelledKeys(world, secret.arn);
+    expect(after.current).toEqual(staged.pending);
+    expect(after.pending).toBeUndefined();
     await expectCurrentWorks(world, secret.arn);
   });
 });

@@ -3,7 +3,7 @@ import { z } from "zod";
 import type { LlamaCloudClientOptions } from "../llamacloud/client";
 import { checkApiKey, timeoutsWithin } from "../llamacloud/client-options";
 import { DEFAULT_KEY_PREFIX, KEY_PREFIX_PATTERN } from "../llamacloud/key-name";
-import { type Redacted, redacted } from "../redaction";
+import { type Redacted, redacted, scrub } from "../redaction";
 import { durationSchema } from "../secrets/duration";
 import { nonEmpty } from "../secrets/env";
 import { RotatorError } from "./errors";
@@ -111,7 +111,7 @@ const cronExpression = z.string().superRefine((value, ctx) => {
     const why = result.errors.map((e) => e.message).join("; ");
     ctx.addIssue({
       code: "custom",
-      message: `expected a cron expression (5 fields, or 6 with seconds), e.g. "*/15 * * * *"; ${JSON.stringify(value)}: ${why}`,
+      message: `expected a cron expression (5 fields, or 6 with seconds), e.g. "*/15 * * * *"; ${scrub(JSON.stringify(value))}: ${scrub(why)}`,
     });
   }
 });
@@ -142,7 +142,7 @@ const listenSchema = z.string().transform((value, ctx) => {
   if (match === null || !(port >= 0 && port <= 65_535)) {
     ctx.addIssue({
       code: "custom",
-      message: `expected HOST:PORT, e.g. 127.0.0.1:9464 or [::1]:9464; got ${JSON.stringify(value)}`,
+      message: `expected HOST:PORT, e.g. 127.0.0.1:9464 or [::1]:9464; got ${scrub(JSON.stringify(value))}`,
     });
     return z.NEVER;
   }

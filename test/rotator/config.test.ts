@@ -57,3 +57,21 @@ describe("usage errors never echo a key pasted into the command line", () => {
     expect(stderr.length).toBeGreaterThan(0);
   });
 });
+
+describe("loadConfig's own errors never quote a key (an embedder may print them unscrubbed)", () => {
+  const pasted = fakeKey("PastedIntoConfig0123456789abcdefghijklmnopqrstuvwxyz");
+  test.each([
+    ["schedule", { schedule: pasted }],
+    ["listen", { listen: pasted }],
+  ])("a key given as %s is refused with the field named and the key scrubbed", (field, flags) => {
+    let message = "";
+    try {
+      loadConfig("rotator", flags, env);
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toContain(field);
+    expect(message).toContain("llx-");
+    expect(message).not.toContain(pasted.slice(4, 16));
+  });
+});

@@ -27,7 +27,8 @@ Installs, in order:
   4. the AWS Lambda Runtime Interface Emulator (tools/lambda-rie/, Go module ${rieVersion}),
      built into the same cache, and a check that aws-lambda-ric's native addon was built
      (package.json allowScripts approves its install scripts), for the native-rotation engine
-  5. the TypeScript build (dist/)
+  5. the TypeScript build (dist/) and the rotation function's zip
+     (dist/lambda/llamacloud-keys-rotator.zip, the package's default for ProjectKeys' native mode)
 and records where the tools are in .tools.json for the tests.
 
 Environment:
@@ -52,7 +53,10 @@ function main(argv) {
     const moto = step("moto's server", installMoto);
     const pulumi = step(`Pulumi CLI ${pulumiVersion}`, installPulumi);
     const lambda = step("Lambda runtime emulator and runtime client", installLambdaRuntime);
-    step("TypeScript build", () => run("npx", ["tsc", "-p", "tsconfig.json"], { cwd: root }));
+    step("TypeScript build and the rotation function's zip", () => {
+      run("npx", ["tsc", "-p", "tsconfig.json"], { cwd: root });
+      run(process.execPath, [path.join(root, "tools", "package-lambda.js")], { cwd: root });
+    });
     fs.writeFileSync(
       toolsFile,
       `${JSON.stringify(

@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { dirname, join, posix } from "node:path";
@@ -73,6 +74,23 @@ describe("the tarball holds what a user runs and reads", () => {
     expect(tracked).toContain("examples/demo/demo.js");
     expect(tarball.files.filter((file) => file.startsWith("examples/demo/"))).toEqual([]);
   });
+
+  test("the rotation function's zip ships where ProjectKeys' native mode looks by default, built from today's sources", async () => {
+    const zip = "dist/lambda/llamacloud-keys-rotator.zip";
+    expect(files).toContain(zip);
+    // package:lambda is reproducible: a fresh build gives the same bytes unless the shipped one is stale.
+    const fresh = join(dirname(tarball.path), "fresh.zip");
+    const built = spawnSync(
+      process.execPath,
+      [join(repoRoot, "tools", "package-lambda.js"), "--out", fresh],
+      {
+        cwd: repoRoot,
+        encoding: "utf8",
+      },
+    );
+    expect(built.status, built.stderr).toBe(0);
+    expect(readFileSync(join(repoRoot, zip)).equals(readFileSync(fresh))).toBe(true);
+  }, 60_000);
 
   test("LICENSE is the Apache License 2.0 the manifest names", () => {
     expect(readFileSync(join(repoRoot, "package.json"), "utf8")).toContain('"license": "Apache-2.0"');

@@ -310,6 +310,8 @@ describe("create, read, update, delete", () => {
     expect(after.deletedDate).toBeUndefined();
     // The rotator must not rotate a secret whose resource is gone.
     expect(after.tags["llamacloud-keys:managed"]).toBeUndefined();
+    // README "destroy": "its management tags are removed" (all of them, and the owner tag).
+    expect(Object.keys(after.tags).filter((tag) => tag.startsWith("llamacloud-keys:"))).toEqual([]);
   });
 
   test("re-running a create that already finished adopts its own key instead of minting another", async () => {

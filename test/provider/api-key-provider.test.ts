@@ -511,6 +511,45 @@ describe("secrets that already exist", () => {
     await provider.delete(id, { ...outs, __inputs: { recoveryWindowInDays: 0 } });
     expect(keyById(emulator, existing.key.id).revokedAt).not.toBeNull();
   });
+
+  // provider/README "Adopting an existing key": a value that is not a llamacloud-keys payload is
+  // refused; with no value, or a key no longer live, there is nothing to take over and the create
+  // mints into the secret; a secret adopted by name is the resource's, deleted by its destroy.
+  test("adopt: a foreign value is refused; an empty secret or a revoked key gets a new key", async () => {
+    const { SecretsManagerClient, PutSecretValueCommand } = await import("@aws-sdk/client-secrets-manager");
+    const foreign = uniqueSecretName();
+    await store.createSecret({ name: foreign });
+    const raw = new SecretsManagerClient({});
+    await raw.send(new PutSecretValueCommand({ SecretId: foreign, SecretString: "not ours" }));
+    raw.destroy();
+    const keysBefore = emulator.state.allKeys().length;
+    const refused = await codeOf(
+      provider.create(
+        await checked({ projectName: "search", environment: "prod", secretName: foreign, adopt: true }),
+      ),
+    );
+    expect(refused.code).toBe("SECRET_MALFORMED_PAYLOAD");
+    expect(emulator.state.allKeys().length).toBe(keysBefore);
+    expect((await store.describe(foreign)).currentVersionId).toBeDefined();
+
+    const empty = uniqueSecretName();
+    await store.createSecret({ name: empty });
+    const first = await provider.create(
+      await checked({ projectName: "search", environment: "prod", secretName: empty, adopt: true }),
+    );
+    expect(keyById(emulator, first.outs.keyId).revokedAt).toBeNull();
+    // Its key revoked by hand: the next adopting create mints again, into the same secret.
+    await client.deleteApiKey(String(first.outs.keyId));
+    const second = await provider.create(
+      await checked({ projectName: "search", environment: "prod", secretName: empty, adopt: true }),
+    );
+    expect(second.id).toBe(first.id);
+    expect(second.outs.keyId).not.toBe(first.outs.keyId);
+    expect(keyById(emulator, second.outs.keyId).revokedAt).toBeNull();
+    await provider.delete(second.id, { ...second.outs, __inputs: { recoveryWindowInDays: 0 } });
+    expect(keyById(emulator, second.outs.keyId).revokedAt).not.toBeNull();
+    expect((await codeOf(store.describe(empty))).code).toBe("SECRET_NOT_FOUND");
+  });
 });
 
 describe("refresh follows AWSCURRENT", () => {

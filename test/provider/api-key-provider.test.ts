@@ -553,6 +553,32 @@ describe("secrets that already exist", () => {
 });
 
 describe("refresh follows AWSCURRENT", () => {
+  // provider/README: "Operations on existing secrets use the region in the secret's ARN, so state
+  // keeps working if AWS_REGION changes later."
+  test("refresh, update and destroy find the secret by its ARN's region after AWS_REGION changed", async () => {
+    const { id, outs } = await provider.create(
+      await checked({ projectName: "default", environment: "moved", secretName: uniqueSecretName() }),
+    );
+    expect(id).toContain(`:secretsmanager:${region}:`);
+    process.env["AWS_REGION"] = `${region}-elsewhere`;
+    // moto keeps regions apart: by name, the new region does not have the secret.
+    const elsewhere = storeFor(`${region}-elsewhere`);
+    expect((await codeOf(elsewhere.describe(String(outs["secretName"])))).code).toBe("SECRET_NOT_FOUND");
+    elsewhere.close();
+    try {
+      const read = await provider.read(id, outs);
+      expect(read).toMatchObject({ id, props: { keyId: outs["keyId"] } });
+      const news = { ...(outs["__inputs"] as object), tags: { team: "moved" } };
+      await provider.update(id, read.props!, await checked(news, read.props!));
+      expect((await store.readTags(id))["team"]).toBe("moved");
+      await provider.delete(id, { ...read.props!, __inputs: { recoveryWindowInDays: 0 } });
+    } finally {
+      process.env["AWS_REGION"] = region;
+    }
+    expect(keyById(emulator, outs["keyId"]).revokedAt).not.toBeNull();
+    expect((await codeOf(store.describe(id))).code).toBe("SECRET_NOT_FOUND");
+  });
+
   test("a rotation is not drift; delete revokes the current and the previous key", async () => {
     const { id, outs } = await provider.create(
       await checked({ projectName: "default", environment: "rotated", secretName: uniqueSecretName() }),

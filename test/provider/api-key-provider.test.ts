@@ -363,6 +363,34 @@ describe("create, read, update, delete", () => {
   });
 });
 
+// README "What `destroy` leaves": AWS's 30 days without recoveryWindowInDays, else that many days;
+// provider/README: a change of recoveryWindowInDays is applied in place and used at destroy.
+describe("destroy's recovery window", () => {
+  const daysUntil = (date: Date | undefined) =>
+    Math.round(((date?.getTime() ?? 0) - Date.now()) / 86_400_000);
+
+  test("no recoveryWindowInDays: the secret is scheduled for deletion in 30 days", async () => {
+    const { id, outs } = await provider.create(
+      await checked({ projectName: "default", environment: "window", secretName: uniqueSecretName() }),
+    );
+    await provider.delete(id, outs);
+    expect(keyById(emulator, outs["keyId"]).revokedAt).not.toBeNull();
+    expect(daysUntil((await store.describe(id)).deletedDate)).toBe(30);
+  });
+
+  test("recoveryWindowInDays set by an update (no replacement) is the window destroy uses", async () => {
+    const args = { projectName: "default", environment: "window", secretName: uniqueSecretName() };
+    const inputs = await checked(args);
+    const { id, outs } = await provider.create(inputs);
+    const news = await checked({ ...args, recoveryWindowInDays: 7 }, inputs);
+    expect(await provider.diff(id, outs, news)).toMatchObject({ changes: true, replaces: [] });
+    const { outs: updated } = await provider.update(id, outs, news);
+    expect(updated["keyId"]).toBe(outs["keyId"]);
+    await provider.delete(id, updated);
+    expect(daysUntil((await store.describe(id)).deletedDate)).toBe(7);
+  });
+});
+
 describe("failure after minting", () => {
   test("the secret vanishes while the key is being minted: the minted key is revoked before the error", async () => {
     const { arn } = await store.createSecret({ name: uniqueSecretName() });

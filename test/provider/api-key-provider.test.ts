@@ -412,6 +412,36 @@ describe("failure after minting", () => {
     expect(leakedSecrets(emulator, failure.message)).toEqual([]);
   });
 
+  // provider/README "Errors": PROVIDER_KEY_LEAKED when revoking after a failure also failed; the
+  // message names the key id to revoke, and no key material.
+  test("the write fails and so does the revocation: PROVIDER_KEY_LEAKED names the key id to revoke", async () => {
+    const { arn } = await store.createSecret({ name: uniqueSecretName() });
+    const inputs = await checked({ projectName: "default", environment: "leaked", secretId: arn });
+    emulator.faults.add({ route: "POST /api/v1/api-keys", kind: "hold", when: "before-response" });
+    emulator.faults.add({
+      route: "DELETE /api/v1/api-keys/:id",
+      kind: "status",
+      status: 403,
+      times: "always",
+    });
+    const creating = codeOf(provider.create(inputs));
+    await emulator.faults.waitForHeld(1);
+    await store.deleteSecret(arn, { recoveryWindowInDays: 7 });
+    emulator.faults.release();
+    const failure = await creating;
+    emulator.faults.reset();
+
+    const minted = emulator.state
+      .allKeys()
+      .filter((k) => k.name?.endsWith(inputs["__createToken"] as string));
+    expect(minted).toHaveLength(1);
+    expect(minted[0]!.revokedAt).toBeNull();
+    expect(failure.code).toBe("PROVIDER_KEY_LEAKED");
+    expect(failure.message).toContain(`revoke key ${minted[0]!.id} in LlamaCloud`);
+    expect(leakedSecrets(emulator, failure.message)).toEqual([]);
+    await client.deleteApiKey(minted[0]!.id);
+  });
+
   test("a secret created by this create is deleted again when the write fails", async () => {
     const secretName = uniqueSecretName();
     const inputs = await checked({ projectName: "default", environment: "rollback2", secretName });

@@ -669,6 +669,21 @@ describe("refresh follows AWSCURRENT", () => {
     expect(keyById(emulator, next.key.id).revokedAt).not.toBeNull();
   });
 
+  // provider/README "Errors": PROVIDER_KEY_GONE, an update of a resource whose key is gone.
+  test("renaming a key revoked out of band: PROVIDER_KEY_GONE, which says to run pulumi refresh", async () => {
+    const args = { projectName: "default", environment: "gone", secretName: uniqueSecretName() };
+    const inputs = await checked(args);
+    const { id, outs } = await provider.create(inputs);
+    await client.deleteApiKey(outs["keyId"] as string);
+    const failure = await codeOf(
+      provider.update(id, outs, await checked({ ...args, name: "renamed" }, inputs)),
+    );
+    expect(failure.code).toBe("PROVIDER_KEY_GONE");
+    expect(failure.message).toContain(`Key ${outs["keyId"]} in secret ${id} was revoked outside Pulumi`);
+    expect(failure.message).toContain("pulumi refresh");
+    await provider.delete(id, { ...outs, __inputs: { recoveryWindowInDays: 0 } });
+  });
+
   test("a current key revoked out of band, or a deleted secret, reads as gone", async () => {
     const a = await provider.create(
       await checked({ projectName: "default", environment: "revoked", secretName: uniqueSecretName() }),

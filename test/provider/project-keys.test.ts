@@ -219,10 +219,14 @@ test.each([
 });
 
 // README (provider): "Bad args are refused before anything is declared": not even the component.
-test("bad args (a bad field, a pair listed twice) register nothing, not even the component", async () => {
+test("bad args (a bad field, a pair listed twice, an unknown rotation mode) register nothing, not even the component", async () => {
   const bad: ProjectKeysArgs[] = [
     { projects: [{ name: "search", environments: ["Prod"] }] },
     { projects: [{ name: "search", environments: ["prod", "prod"] }] },
+    {
+      projects: [{ name: "search", environments: ["prod"] }],
+      rotation: { every: "30d", grace: "2h", mode: "cron" as "daemon" },
+    },
   ];
   for (const [i, args] of bad.entries()) {
     expect(() => new ProjectKeys(`refused-${i}`, args)).toThrow(

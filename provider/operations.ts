@@ -738,7 +738,16 @@ export async function destroy(_id: string, props: Props): Promise<void> {
         if (!isSecretsError(error, "SECRET_NOT_FOUND")) throw error;
       }
     } else {
-      await store.untag(arn, [TAG_MANAGED, TAG_ROTATE_EVERY, TAG_GRACE, TAG_OWNER]);
+      // Every management tag (README: "its management tags are removed"), not only `managed`: the
+      // secret is the user's again, with nothing left saying which project or environment it served.
+      await store.untag(arn, [
+        TAG_MANAGED,
+        TAG_PROJECT_ID,
+        TAG_ENVIRONMENT,
+        TAG_ROTATE_EVERY,
+        TAG_GRACE,
+        TAG_OWNER,
+      ]);
     }
   });
 }

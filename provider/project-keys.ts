@@ -161,7 +161,7 @@ export class ProjectKeys extends pulumi.ComponentResource {
   constructor(name: string, args: ProjectKeysArgs, opts?: pulumi.ComponentResourceOptions) {
     // Before registering anything: without @pulumi/aws (an optional peer), one clear error.
     const aws = requirePeer<typeof Aws>("@pulumi/aws", "ProjectKeys (llamacloud-keys/provider)");
-    super("llamacloud-keys:index:ProjectKeys", name, {}, opts);
+    // Every arg is judged before the component registers: bad args declare nothing (README).
     const parsed = argsSchema.safeParse(args);
     if (!parsed.success) {
       const lines = parsed.error.issues.map((issue) => `"${issue.path.join(".")}" ${issue.message}`);
@@ -186,6 +186,17 @@ export class ProjectKeys extends pulumi.ComponentResource {
         `ProjectKeys "${name}": "rotation.native" is required with mode "native" (at least adminSecretArn)`,
       );
     }
+    const listed = new Set<string>();
+    for (const project of args.projects) {
+      for (const env of project.environments) {
+        const pair = `${(project.name ?? project.id)!}/${env}`;
+        if (listed.has(pair)) {
+          throw new ProviderError("PROVIDER_INVALID_ARGS", `ProjectKeys "${name}": ${pair} is listed twice`);
+        }
+        listed.add(pair);
+      }
+    }
+    super("llamacloud-keys:index:ProjectKeys", name, {}, opts);
     const prefix = args.secretPrefix ?? DEFAULT_SECRET_PREFIX;
     this.secrets = {};
     this.keys = {};
@@ -196,9 +207,6 @@ export class ProjectKeys extends pulumi.ComponentResource {
       const label = (project.name ?? project.id)!;
       for (const env of project.environments) {
         const pair = `${label}/${env}`;
-        if (this.secrets[pair] !== undefined) {
-          throw new ProviderError("PROVIDER_INVALID_ARGS", `ProjectKeys "${name}": ${pair} is listed twice`);
-        }
         const tags: Record<string, string> = {
           ...args.tags,
           [TAG_MANAGED]: "true",

@@ -70,7 +70,11 @@ export function controlApi(
       case "GET /_emulator/faults":
         return json(res, 200, { faults: faults.list(), log: faults.log() });
       case "POST /_emulator/faults": {
-        const parsed = z.union([faultSpecSchema, z.array(faultSpecSchema)]).safeParse(body);
+        // One schema or the other, chosen by the body's shape: a union of both would report a bad
+        // spec as "(body): Invalid input" instead of naming the field that is wrong.
+        const parsed = Array.isArray(body)
+          ? z.array(faultSpecSchema).safeParse(body)
+          : faultSpecSchema.safeParse(body);
         if (!parsed.success) return badRequest(res, parsed.error);
         const specs = Array.isArray(parsed.data) ? parsed.data : [parsed.data];
         return json(res, 200, { ids: specs.map((spec) => faults.add(spec)) });

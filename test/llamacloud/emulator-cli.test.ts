@@ -154,5 +154,40 @@ describe("runEmulatorCommand flag validation (exit 2, clear message, nothing sta
     const { io, out } = capture();
     expect(await runEmulatorCommand(["--help"], io)).toBe(0);
     expect(out.join("")).toMatch(/^Usage: llamacloud-keys emulator/);
+    // Every flag the READMEs document is in the usage, with its argument.
+    for (const flag of [
+      "--port N",
+      "--host H",
+      "--seed FILE",
+      "--latency-ms N",
+      "--revocation-delay-ms N",
+      "--issued-keys-file FILE",
+    ]) {
+      expect(out.join("")).toContain(`[${flag}]`);
+    }
+  });
+
+  // llamacloud/emulator/README: "a port in use exits 1".
+  it("a port in use: the bin exits 1 naming the port, and prints no ready line", async () => {
+    const first = start(["emulator", "--port", "0"]);
+    const { url } = JSON.parse(await first.firstLine) as { url: string };
+    const port = new URL(url).port;
+    try {
+      const second = spawn(process.execPath, [bin, "emulator", "--port", port], {
+        cwd: root,
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let stdout = "";
+      let stderr = "";
+      second.stdout!.on("data", (chunk) => (stdout += chunk));
+      second.stderr!.on("data", (chunk) => (stderr += chunk));
+      const code = await new Promise<number | null>((done) => second.once("close", done));
+      expect(code).toBe(1);
+      expect(stderr).toContain(`port ${port} is in use`);
+      expect(stdout).toBe("");
+    } finally {
+      first.child.kill("SIGTERM");
+      expect(await first.exit).toBe(0);
+    }
   });
 });

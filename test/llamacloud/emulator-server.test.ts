@@ -308,6 +308,13 @@ describe("the control API", () => {
     });
     expect(bad.status).toBe(400);
     expect((bad.json as { error: string }).error).toMatch(/route: expected "\*" or "<METHOD> <route>"/);
+    // README: "400 names a bad field", for a single spec and for one inside an array.
+    const missing = await wire(emulator.url, "POST", "/_emulator/faults", { body: { kind: "status" } });
+    expect(missing.status).toBe(400);
+    expect((missing.json as { error: string }).error).toMatch(/^status: /);
+    const unknownKind = await wire(emulator.url, "POST", "/_emulator/faults", { body: [{ kind: "nope" }] });
+    expect(unknownKind.status).toBe(400);
+    expect((unknownKind.json as { error: string }).error).toMatch(/^0\.kind: .*'latency'/);
     const set = await wire(emulator.url, "POST", "/_emulator/faults", {
       body: [{ route: "GET /api/v1/organizations", kind: "status", status: 503, retryAfter: "1", times: 2 }],
     });

@@ -310,6 +310,8 @@ describe("create, read, update, delete", () => {
     expect(after.deletedDate).toBeUndefined();
     // The rotator must not rotate a secret whose resource is gone.
     expect(after.tags["llamacloud-keys:managed"]).toBeUndefined();
+    // README "destroy": "its management tags are removed" (all of them, and the owner tag).
+    expect(Object.keys(after.tags).filter((tag) => tag.startsWith("llamacloud-keys:"))).toEqual([]);
   });
 
   test("re-running a create that already finished adopts its own key instead of minting another", async () => {
@@ -361,6 +363,34 @@ describe("create, read, update, delete", () => {
   });
 });
 
+// README "What `destroy` leaves": AWS's 30 days without recoveryWindowInDays, else that many days;
+// provider/README: a change of recoveryWindowInDays is applied in place and used at destroy.
+describe("destroy's recovery window", () => {
+  const daysUntil = (date: Date | undefined) =>
+    Math.round(((date?.getTime() ?? 0) - Date.now()) / 86_400_000);
+
+  test("no recoveryWindowInDays: the secret is scheduled for deletion in 30 days", async () => {
+    const { id, outs } = await provider.create(
+      await checked({ projectName: "default", environment: "window", secretName: uniqueSecretName() }),
+    );
+    await provider.delete(id, outs);
+    expect(keyById(emulator, outs["keyId"]).revokedAt).not.toBeNull();
+    expect(daysUntil((await store.describe(id)).deletedDate)).toBe(30);
+  });
+
+  test("recoveryWindowInDays set by an update (no replacement) is the window destroy uses", async () => {
+    const args = { projectName: "default", environment: "window", secretName: uniqueSecretName() };
+    const inputs = await checked(args);
+    const { id, outs } = await provider.create(inputs);
+    const news = await checked({ ...args, recoveryWindowInDays: 7 }, inputs);
+    expect(await provider.diff(id, outs, news)).toMatchObject({ changes: true, replaces: [] });
+    const { outs: updated } = await provider.update(id, outs, news);
+    expect(updated["keyId"]).toBe(outs["keyId"]);
+    await provider.delete(id, updated);
+    expect(daysUntil((await store.describe(id)).deletedDate)).toBe(7);
+  });
+});
+
 describe("failure after minting", () => {
   test("the secret vanishes while the key is being minted: the minted key is revoked before the error", async () => {
     const { arn } = await store.createSecret({ name: uniqueSecretName() });
@@ -380,6 +410,36 @@ describe("failure after minting", () => {
     expect(failure.code).toBe("PROVIDER_CREATE_ROLLED_BACK");
     expect(failure.message).toContain(`the key ${minted[0]!.id} minted for it was revoked`);
     expect(leakedSecrets(emulator, failure.message)).toEqual([]);
+  });
+
+  // provider/README "Errors": PROVIDER_KEY_LEAKED when revoking after a failure also failed; the
+  // message names the key id to revoke, and no key material.
+  test("the write fails and so does the revocation: PROVIDER_KEY_LEAKED names the key id to revoke", async () => {
+    const { arn } = await store.createSecret({ name: uniqueSecretName() });
+    const inputs = await checked({ projectName: "default", environment: "leaked", secretId: arn });
+    emulator.faults.add({ route: "POST /api/v1/api-keys", kind: "hold", when: "before-response" });
+    emulator.faults.add({
+      route: "DELETE /api/v1/api-keys/:id",
+      kind: "status",
+      status: 403,
+      times: "always",
+    });
+    const creating = codeOf(provider.create(inputs));
+    await emulator.faults.waitForHeld(1);
+    await store.deleteSecret(arn, { recoveryWindowInDays: 7 });
+    emulator.faults.release();
+    const failure = await creating;
+    emulator.faults.reset();
+
+    const minted = emulator.state
+      .allKeys()
+      .filter((k) => k.name?.endsWith(inputs["__createToken"] as string));
+    expect(minted).toHaveLength(1);
+    expect(minted[0]!.revokedAt).toBeNull();
+    expect(failure.code).toBe("PROVIDER_KEY_LEAKED");
+    expect(failure.message).toContain(`revoke key ${minted[0]!.id} in LlamaCloud`);
+    expect(leakedSecrets(emulator, failure.message)).toEqual([]);
+    await client.deleteApiKey(minted[0]!.id);
   });
 
   test("a secret created by this create is deleted again when the write fails", async () => {
@@ -509,9 +569,74 @@ describe("secrets that already exist", () => {
     await provider.delete(id, { ...outs, __inputs: { recoveryWindowInDays: 0 } });
     expect(keyById(emulator, existing.key.id).revokedAt).not.toBeNull();
   });
+
+  // provider/README "Adopting an existing key": a value that is not a llamacloud-keys payload is
+  // refused; with no value, or a key no longer live, there is nothing to take over and the create
+  // mints into the secret; a secret adopted by name is the resource's, deleted by its destroy.
+  test("adopt: a foreign value is refused; an empty secret or a revoked key gets a new key", async () => {
+    const { SecretsManagerClient, PutSecretValueCommand } = await import("@aws-sdk/client-secrets-manager");
+    const foreign = uniqueSecretName();
+    await store.createSecret({ name: foreign });
+    const raw = new SecretsManagerClient({});
+    await raw.send(new PutSecretValueCommand({ SecretId: foreign, SecretString: "not ours" }));
+    raw.destroy();
+    const keysBefore = emulator.state.allKeys().length;
+    const refused = await codeOf(
+      provider.create(
+        await checked({ projectName: "search", environment: "prod", secretName: foreign, adopt: true }),
+      ),
+    );
+    expect(refused.code).toBe("SECRET_MALFORMED_PAYLOAD");
+    expect(emulator.state.allKeys().length).toBe(keysBefore);
+    expect((await store.describe(foreign)).currentVersionId).toBeDefined();
+
+    const empty = uniqueSecretName();
+    await store.createSecret({ name: empty });
+    const first = await provider.create(
+      await checked({ projectName: "search", environment: "prod", secretName: empty, adopt: true }),
+    );
+    expect(keyById(emulator, first.outs.keyId).revokedAt).toBeNull();
+    // Its key revoked by hand: the next adopting create mints again, into the same secret.
+    await client.deleteApiKey(String(first.outs.keyId));
+    const second = await provider.create(
+      await checked({ projectName: "search", environment: "prod", secretName: empty, adopt: true }),
+    );
+    expect(second.id).toBe(first.id);
+    expect(second.outs.keyId).not.toBe(first.outs.keyId);
+    expect(keyById(emulator, second.outs.keyId).revokedAt).toBeNull();
+    await provider.delete(second.id, { ...second.outs, __inputs: { recoveryWindowInDays: 0 } });
+    expect(keyById(emulator, second.outs.keyId).revokedAt).not.toBeNull();
+    expect((await codeOf(store.describe(empty))).code).toBe("SECRET_NOT_FOUND");
+  });
 });
 
 describe("refresh follows AWSCURRENT", () => {
+  // provider/README: "Operations on existing secrets use the region in the secret's ARN, so state
+  // keeps working if AWS_REGION changes later."
+  test("refresh, update and destroy find the secret by its ARN's region after AWS_REGION changed", async () => {
+    const { id, outs } = await provider.create(
+      await checked({ projectName: "default", environment: "moved", secretName: uniqueSecretName() }),
+    );
+    expect(id).toContain(`:secretsmanager:${region}:`);
+    process.env["AWS_REGION"] = `${region}-elsewhere`;
+    // moto keeps regions apart: by name, the new region does not have the secret.
+    const elsewhere = storeFor(`${region}-elsewhere`);
+    expect((await codeOf(elsewhere.describe(String(outs["secretName"])))).code).toBe("SECRET_NOT_FOUND");
+    elsewhere.close();
+    try {
+      const read = await provider.read(id, outs);
+      expect(read).toMatchObject({ id, props: { keyId: outs["keyId"] } });
+      const news = { ...(outs["__inputs"] as object), tags: { team: "moved" } };
+      await provider.update(id, read.props!, await checked(news, read.props!));
+      expect((await store.readTags(id))["team"]).toBe("moved");
+      await provider.delete(id, { ...read.props!, __inputs: { recoveryWindowInDays: 0 } });
+    } finally {
+      process.env["AWS_REGION"] = region;
+    }
+    expect(keyById(emulator, outs["keyId"]).revokedAt).not.toBeNull();
+    expect((await codeOf(store.describe(id))).code).toBe("SECRET_NOT_FOUND");
+  });
+
   test("a rotation is not drift; delete revokes the current and the previous key", async () => {
     const { id, outs } = await provider.create(
       await checked({ projectName: "default", environment: "rotated", secretName: uniqueSecretName() }),
@@ -542,6 +667,21 @@ describe("refresh follows AWSCURRENT", () => {
     await provider.delete(id, { ...read.props!, __inputs: { recoveryWindowInDays: 0 } });
     expect(keyById(emulator, outs["keyId"]).revokedAt).not.toBeNull();
     expect(keyById(emulator, next.key.id).revokedAt).not.toBeNull();
+  });
+
+  // provider/README "Errors": PROVIDER_KEY_GONE, an update of a resource whose key is gone.
+  test("renaming a key revoked out of band: PROVIDER_KEY_GONE, which says to run pulumi refresh", async () => {
+    const args = { projectName: "default", environment: "gone", secretName: uniqueSecretName() };
+    const inputs = await checked(args);
+    const { id, outs } = await provider.create(inputs);
+    await client.deleteApiKey(outs["keyId"] as string);
+    const failure = await codeOf(
+      provider.update(id, outs, await checked({ ...args, name: "renamed" }, inputs)),
+    );
+    expect(failure.code).toBe("PROVIDER_KEY_GONE");
+    expect(failure.message).toContain(`Key ${outs["keyId"]} in secret ${id} was revoked outside Pulumi`);
+    expect(failure.message).toContain("pulumi refresh");
+    await provider.delete(id, { ...outs, __inputs: { recoveryWindowInDays: 0 } });
   });
 
   test("a current key revoked out of band, or a deleted secret, reads as gone", async () => {

@@ -120,6 +120,39 @@ describe("the root program (index.ts → dist/index.js) from stack config", () =
         expect(key(id).name).toMatch(new RegExp(`^llamacloud-keys/${projectId}/(dev|prod)/`));
       }
       expect((await store.readTags(dev))["llamacloud-keys:rotate-every"]).toBe("30d");
+      // README "The ready-to-use program": outputs `secretArns` and `redactedKeys` keyed
+      // `<project>/<environment>`; the IAM policies only with useProjectKeys.
+      const outputs = JSON.parse(await pulumi(workspace, ["stack", "output", "--json"])) as Record<
+        string,
+        Record<string, string>
+      >;
+      expect(Object.keys(outputs).sort()).toEqual(["redactedKeys", "secretArns"]);
+      expect(Object.keys(outputs["secretArns"]!).sort()).toEqual(["default/dev", "default/prod"]);
+      expect(outputs["secretArns"]!["default/dev"]).toBe((await store.describe(dev)).arn);
+      expect(Object.values(outputs["redactedKeys"]!)).toEqual([
+        expect.stringMatching(/^llx-…\w{4}$/),
+        expect.stringMatching(/^llx-…\w{4}$/),
+      ]);
+    },
+    timeout,
+  );
+
+  test(
+    "invalid stack config fails before anything is declared, naming the key",
+    async () => {
+      const path = "llamacloud-keys:projects[0].environments[1]";
+      await pulumi(workspace, ["config", "set", "--path", path, "Prod"]);
+      try {
+        const result = await workspace.run(["preview"]);
+        transcript.push(result.output);
+        expect(result.code).not.toBe(0);
+        expect(result.output).toContain(`${path} must be a short lowercase label`);
+        expect(result.output).toContain("Invalid stack config");
+        // Nothing declared: no resource step planned, not even a create or delete of the keys.
+        expect(result.output).not.toMatch(/llamacloud:ApiKey|to (create|delete)/);
+      } finally {
+        await pulumi(workspace, ["config", "set", "--path", path, "prod"]);
+      }
     },
     timeout,
   );

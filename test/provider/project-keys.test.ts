@@ -217,3 +217,27 @@ test.each([
     message: `Invalid ProjectKeys "bad-rule" args:\n  ${line}`,
   });
 });
+
+// README (provider): "Bad args are refused before anything is declared": not even the component.
+test("bad args (a bad field, a pair listed twice, an unknown rotation mode) register nothing, not even the component", async () => {
+  const bad: ProjectKeysArgs[] = [
+    { projects: [{ name: "search", environments: ["Prod"] }] },
+    { projects: [{ name: "search", environments: ["prod", "prod"] }] },
+    {
+      projects: [{ name: "search", environments: ["prod"] }],
+      rotation: { every: "30d", grace: "2h", mode: "cron" as "daemon" },
+    },
+  ];
+  for (const [i, args] of bad.entries()) {
+    expect(() => new ProjectKeys(`refused-${i}`, args)).toThrow(
+      expect.objectContaining({ code: "PROVIDER_INVALID_ARGS" }),
+    );
+  }
+  // A good component registered afterwards: once its secrets resolve, the mocks have seen the
+  // registrations sent before it, the component's own included.
+  const good = new ProjectKeys("declared-after", { projects: [{ name: "search", environments: ["qa"] }] });
+  await resolved(good.secretArns);
+  const names = registrations.map((r) => r.name);
+  expect(names).toContain("declared-after");
+  expect(names.filter((name) => name.startsWith("refused-"))).toEqual([]);
+});

@@ -2,6 +2,7 @@ import type * as Aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { KEY_PREFIX_PATTERN } from "../llamacloud/key-name";
+import { scrub } from "../redaction";
 import { formatDuration, parseDuration } from "../secrets/duration";
 import { environmentSchema } from "../secrets/environment";
 import {
@@ -177,7 +178,7 @@ export class ProjectKeys extends pulumi.ComponentResource {
     if (mode !== "daemon" && mode !== "native") {
       throw new ProviderError(
         "PROVIDER_INVALID_ARGS",
-        `ProjectKeys "${name}": "rotation.mode" must be "daemon" or "native"; got ${JSON.stringify(mode)}`,
+        `ProjectKeys "${name}": "rotation.mode" must be "daemon" or "native"; got ${scrub(JSON.stringify(mode) ?? String(mode))}`,
       );
     }
     if (mode === "native" && (args.rotation === undefined || args.rotation.native === undefined)) {

@@ -1,6 +1,7 @@
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { beforeAll, expect, test } from "vitest";
+import { fakeKey } from "../harness/fake-key";
 import { repoRoot } from "../harness/tools";
 import { requireDist } from "./fixtures";
 
@@ -240,4 +241,20 @@ test("bad args (a bad field, a pair listed twice, an unknown rotation mode) regi
   const names = registrations.map((r) => r.name);
   expect(names).toContain("declared-after");
   expect(names.filter((name) => name.startsWith("refused-"))).toEqual([]);
+});
+
+// SECURITY.md: an error that quotes a refused value scrubs any key in it.
+test("an unknown rotation mode is quoted in the refusal with a key pasted into it scrubbed", () => {
+  const pasted = fakeKey("PastedAsRotationMode0123456789abcdefghijklmnopqrstuvw");
+  let message = "";
+  try {
+    new ProjectKeys("pasted-mode", {
+      projects: [{ name: "search", environments: ["prod"] }],
+      rotation: { every: "30d", grace: "2h", mode: pasted as "daemon" },
+    });
+  } catch (error) {
+    message = (error as Error).message;
+  }
+  expect(message).toContain('"rotation.mode" must be "daemon" or "native"; got "llx-');
+  expect(message).not.toContain(pasted.slice(4, 16));
 });

@@ -1,6 +1,8 @@
-import { AWSPENDING, isSecretsError, type SecretDescription, type SecretStore } from "../secrets";
 import { parseDurationOrUndefined } from "../secrets/duration";
+import { isSecretsError } from "../secrets/errors";
 import { type RotationRules, sameRotationRules } from "../secrets/rotation-rules";
+import { AWSPENDING } from "../secrets/stages";
+import type { SecretDescription, SecretStore } from "../secrets/store";
 import { nativeRulesOf } from "./args";
 
 /**

@@ -1,33 +1,21 @@
-import {
-  type ApiKeyInfo,
-  createLlamaCloudClient,
-  isLlamaCloudError,
-  type LlamaCloudClient,
-  type Project,
-  regionBaseUrls,
-} from "../llamacloud";
+import type { ApiKeyInfo, LlamaCloudClient, Project } from "../llamacloud";
+import { regionBaseUrls } from "../llamacloud/client-options";
+import { isLlamaCloudError } from "../llamacloud/errors";
 import { DEFAULT_KEY_PREFIX, keyName } from "../llamacloud/key-name";
 import { mintNamedKey } from "../llamacloud/mint";
+import { isSecretsError } from "../secrets/errors";
+import { buildPayload, redactKey, type SecretPayloadInput } from "../secrets/payload";
+import { AWSCURRENT, AWSPENDING, AWSPREVIOUS } from "../secrets/stages";
+import type { PayloadReading, SecretDescription, SecretStore } from "../secrets/store";
 import {
-  AWSCURRENT,
-  AWSPENDING,
-  AWSPREVIOUS,
-  createSecretStore,
-  isSecretsError,
   managementTags,
-  type PayloadReading,
-  redactKey,
-  type SecretDescription,
-  type SecretPayloadInput,
-  type SecretStore,
   TAG_ENVIRONMENT,
   TAG_GRACE,
   TAG_MANAGED,
   TAG_OWNER,
   TAG_PROJECT_ID,
   TAG_ROTATE_EVERY,
-} from "../secrets";
-import { buildPayload } from "../secrets/payload";
+} from "../secrets/tags";
 import {
   type ApiKeyInputs,
   createToken,
@@ -105,10 +93,25 @@ function settings(): ProviderSettings {
   return configured ?? readProviderSettings(undefined);
 }
 
+// The LlamaCloud client (undici) and the Secrets Manager store (the AWS SDK, most of this module's
+// load time) are required by the first create/read/update/delete, not with this module: `configure`,
+// `check` and `diff`, all that a preview runs, need neither. Node caches them after the first call.
+function llamacloudClientModule(): typeof import("../llamacloud/client") {
+  return require("../llamacloud/client") as typeof import("../llamacloud/client");
+}
+
+function secretStoreModule(): typeof import("../secrets/store") {
+  return require("../secrets/store") as typeof import("../secrets/store");
+}
+
 function clientFor(baseUrl: string | undefined): LlamaCloudClient {
   const current = settings();
   const apiKey = requireApiKey(current);
-  return createLlamaCloudClient({ apiKey, ...(baseUrl === undefined ? {} : { baseUrl }), env: {} });
+  return llamacloudClientModule().createLlamaCloudClient({
+    apiKey,
+    ...(baseUrl === undefined ? {} : { baseUrl }),
+    env: {},
+  });
 }
 
 function hostFor(inputs: ApiKeyInputs): string | undefined {
@@ -121,7 +124,7 @@ function hostFor(inputs: ApiKeyInputs): string | undefined {
 function storeFor(secretId: string | undefined): SecretStore {
   const region =
     secretId === undefined ? undefined : /^arn:[^:]+:secretsmanager:([^:]+):/.exec(secretId)?.[1];
-  return createSecretStore(region === undefined ? {} : { region });
+  return secretStoreModule().createSecretStore(region === undefined ? {} : { region });
 }
 
 async function using<T>(client: LlamaCloudClient | undefined, store: SecretStore, run: () => Promise<T>) {

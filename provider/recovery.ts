@@ -1,5 +1,7 @@
 import type { ApiKeyInfo, LlamaCloudClient } from "../llamacloud";
-import { isSecretsError, type PayloadReading, type SecretStore, TAG_OWNER } from "../secrets";
+import { isSecretsError } from "../secrets/errors";
+import type { PayloadReading, SecretStore } from "../secrets/store";
+import { TAG_OWNER } from "../secrets/tags";
 import type { ApiKeyInputs } from "./args";
 import { secretTarget } from "./args";
 import { keyNameCarries, ownerDigest } from "./identity";

@@ -40,14 +40,10 @@ import {
   serializePayload,
 } from "./payload";
 import type { RotationRules } from "./rotation-rules";
+import { AWSCURRENT, AWSPENDING, AWSPREVIOUS, type StagingLabel } from "./stages";
 import { TAG_MANAGED } from "./tags";
 
-export const AWSCURRENT = "AWSCURRENT";
-export const AWSPENDING = "AWSPENDING";
-export const AWSPREVIOUS = "AWSPREVIOUS";
-
-/** The staging labels Secrets Manager's rotation protocol uses. */
-export type StagingLabel = typeof AWSCURRENT | typeof AWSPENDING | typeof AWSPREVIOUS;
+export { AWSCURRENT, AWSPENDING, AWSPREVIOUS, type StagingLabel } from "./stages";
 
 /** Static credentials or a provider, as the AWS SDK accepts them. */
 export type SecretStoreCredentials = SecretsManagerClientConfig["credentials"];

@@ -118,6 +118,18 @@ export function toSecretsError(error: unknown, ctx: AwsCallContext, deletedDate?
       options,
     );
   }
+  if (ctx.operation === "RotateSecret" && cause.message !== undefined && /lambda/i.test(cause.message)) {
+    // RotateSecret's failures about its rotation function (missing, in another region or account,
+    // or not invokable by Secrets Manager) come as ResourceNotFound or AccessDenied, which would
+    // otherwise say the secret is missing or the caller's policy is wrong.
+    return new SecretInvalidRequestError(
+      `RotateSecret: Secrets Manager could not use the rotation function for ${where(ctx)} ${said(cause)}. ` +
+        "Check the function's ARN (ApiKey rotation.lambdaArn): the function must exist in the secret's " +
+        "account and region, and its resource policy must let secretsmanager.amazonaws.com invoke it " +
+        "(lambda:InvokeFunction).",
+      options,
+    );
+  }
   switch (name) {
     case "ResourceNotFoundException":
       return new SecretNotFoundError(

@@ -108,7 +108,9 @@ test("a create that failed after writing its key (RotateSecret refused) converge
   // the same point a `pulumi up` killed between the write and RotateSecret stops at.
   const missing = fn.arn.replace(/function:[^:]+$/, "function:no-such-function");
   const attempt = await provider.check({}, news(missing));
-  await expect(provider.create(attempt.inputs)).rejects.toThrow(/RotateSecret/);
+  await expect(provider.create(attempt.inputs)).rejects.toThrow(
+    /RotateSecret: Secrets Manager could not use the rotation function .*rotation\.lambdaArn/,
+  );
   const left = await labelledKeys(world, secretName);
   expect(world.emulator.state.allKeys().find((k) => k.id === left.current.keyId)?.live).toBe(true);
 

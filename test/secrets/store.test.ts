@@ -442,6 +442,23 @@ describe("deletion", () => {
   });
 });
 
+describe("native rotation settings", () => {
+  test("RotateSecret naming a rotation function that does not exist says so, not that the secret is missing", async () => {
+    const { arn } = await secretWithCurrent();
+    const missing = `arn:aws:lambda:${region}:123456789012:function:no-such-rotator`;
+    const error = await caught(
+      store.configureRotation(arn, { lambdaArn: missing, rules: { automaticallyAfterDays: 30 } }),
+    );
+    expect(error.code).toBe("SECRET_INVALID_REQUEST");
+    expect(error.message).toMatch(
+      /^RotateSecret: Secrets Manager could not use the rotation function for secret /,
+    );
+    expect(error.message).toContain(missing);
+    expect(error.message).toContain("rotation.lambdaArn");
+    expect(error.message).not.toContain("Check the secret name");
+  });
+});
+
 describe("tags", () => {
   test("tag, readTags and untag round-trip the management tags", async () => {
     const { arn } = await secretWithCurrent();

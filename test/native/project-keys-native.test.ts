@@ -1,7 +1,5 @@
-import { createRequire } from "node:module";
-import { join } from "node:path";
 import { beforeAll, expect, test } from "vitest";
-import { repoRoot } from "../harness/tools";
+import { type Registration, recordRegistrations, resolved } from "../harness/pulumi-mocks";
 import { requireDist } from "../provider/fixtures";
 
 // `ProjectKeys` with `rotation.mode: "native"`, under Pulumi mocks (the AWS provider plugin cannot be
@@ -9,60 +7,38 @@ import { requireDist } from "../provider/fixtures";
 // least-privilege role, the Secrets Manager permission scoped with the source account, one
 // SecretRotation per secret after its ApiKey, the EventBridge revoke-pass schedule, the function ARN.
 
-const nodeRequire = createRequire(join(repoRoot, "package.json"));
-type Pulumi = typeof import("@pulumi/pulumi");
-const pulumi = nodeRequire("@pulumi/pulumi") as Pulumi;
 type Module = typeof import("../../provider/project-keys");
 const { ProjectKeys } = requireDist<Module>("provider/project-keys.js");
 type NativeModule = typeof import("../../provider/native-rotation");
 const { nativeRotationRules } = requireDist<NativeModule>("provider/native-rotation.js");
 
-interface Registration {
-  type: string;
-  name: string;
-  inputs: Record<string, unknown>;
-}
-const registrations: Registration[] = [];
+let registrations: Registration[] = [];
 const ACCOUNT = "123456789012";
 
 beforeAll(async () => {
-  await pulumi.runtime.setMocks(
-    {
-      newResource(args) {
-        registrations.push({ type: args.type, name: args.name, inputs: args.inputs });
-        if (args.type === "aws:secretsmanager/secret:Secret") {
-          const arn = `arn:aws:secretsmanager:eu-west-1:${ACCOUNT}:secret:${args.inputs["name"]}-AbCdEf`;
-          return { id: arn, state: { ...args.inputs, arn } };
-        }
-        if (args.type === "aws:lambda/function:Function") {
-          const arn = `arn:aws:lambda:eu-west-1:${ACCOUNT}:function:${args.inputs["name"]}`;
-          return { id: String(args.inputs["name"]), state: { ...args.inputs, arn } };
-        }
-        if (args.type === "aws:iam/role:Role" || args.type === "aws:cloudwatch/eventRule:EventRule") {
-          const arn = `arn:aws:test:eu-west-1:${ACCOUNT}:${args.name}`;
-          return { id: `${args.name}-id`, state: { ...args.inputs, arn, name: args.name } };
-        }
-        return { id: `${args.name}-id`, state: { ...args.inputs, keyId: `${args.name}-key` } };
-      },
-      call(args) {
-        if (args.token === "aws:index/getCallerIdentity:getCallerIdentity") {
-          return { accountId: ACCOUNT, arn: `arn:aws:iam::${ACCOUNT}:user/deployer`, userId: "AIDA" };
-        }
-        if (args.token === "aws:index/getRegion:getRegion") return { name: "eu-west-1", region: "eu-west-1" };
-        if (args.token === "aws:index/getPartition:getPartition")
-          return { partition: "aws", dnsSuffix: "amazonaws.com" };
-        return args.inputs;
-      },
+  registrations = await recordRegistrations("project-keys-native-test", "test", {
+    resource(args) {
+      if (args.type === "aws:lambda/function:Function") {
+        const arn = `arn:aws:lambda:eu-west-1:${ACCOUNT}:function:${args.inputs["name"]}`;
+        return { id: String(args.inputs["name"]), state: { ...args.inputs, arn } };
+      }
+      if (args.type === "aws:iam/role:Role" || args.type === "aws:cloudwatch/eventRule:EventRule") {
+        const arn = `arn:aws:test:eu-west-1:${ACCOUNT}:${args.name}`;
+        return { id: `${args.name}-id`, state: { ...args.inputs, arn, name: args.name } };
+      }
+      return undefined;
     },
-    "project-keys-native-test",
-    "test",
-    false,
-  );
+    call(args) {
+      if (args.token === "aws:index/getCallerIdentity:getCallerIdentity") {
+        return { accountId: ACCOUNT, arn: `arn:aws:iam::${ACCOUNT}:user/deployer`, userId: "AIDA" };
+      }
+      if (args.token === "aws:index/getRegion:getRegion") return { name: "eu-west-1", region: "eu-west-1" };
+      if (args.token === "aws:index/getPartition:getPartition")
+        return { partition: "aws", dnsSuffix: "amazonaws.com" };
+      return undefined;
+    },
+  });
 });
-
-function resolved<T>(output: import("@pulumi/pulumi").Output<T>): Promise<T> {
-  return new Promise((resolve) => output.apply(resolve));
-}
 
 const adminSecretArn = `arn:aws:secretsmanager:eu-west-1:${ACCOUNT}:secret:llamacloud/admin-XyZ123`;
 const kmsKeyArn = `arn:aws:kms:eu-west-1:${ACCOUNT}:key/1111-2222`;

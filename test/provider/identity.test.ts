@@ -1,7 +1,5 @@
-import { createRequire } from "node:module";
-import { join } from "node:path";
 import { beforeAll, expect, test } from "vitest";
-import { repoRoot } from "../harness/tools";
+import { pulumi, type Registration, recordRegistrations, resolved } from "../harness/pulumi-mocks";
 import { requireDist } from "./fixtures";
 
 // The hidden `__identity` input under Pulumi mocks: organization, project, stack and resource name,
@@ -9,31 +7,15 @@ import { requireDist } from "./fixtures";
 // a component still registers (an identity that depended on the component's URN Output would make
 // the SDK wait for the component's children, this key included, forever).
 
-const nodeRequire = createRequire(join(repoRoot, "package.json"));
-type Pulumi = typeof import("@pulumi/pulumi");
-const pulumi = nodeRequire("@pulumi/pulumi") as Pulumi;
 const { ApiKey } = requireDist<typeof import("../../provider/api-key")>("provider/api-key.js");
-
-const registered = new Map<string, Record<string, unknown>>();
+let registrations: Registration[] = [];
+const registered = {
+  get: (name: string) => registrations.find((r) => r.name === name)?.inputs,
+};
 
 beforeAll(async () => {
-  await pulumi.runtime.setMocks(
-    {
-      newResource(args) {
-        registered.set(args.name, args.inputs);
-        return { id: `${args.name}-id`, state: { ...args.inputs, keyId: `${args.name}-key` } };
-      },
-      call: (args) => args.inputs,
-    },
-    "infra",
-    "prod",
-    false,
-  );
+  registrations = await recordRegistrations("infra", "prod");
 });
-
-function resolved<T>(output: import("@pulumi/pulumi").Output<T>): Promise<T> {
-  return new Promise((resolve) => output.apply(resolve));
-}
 
 test("an ApiKey's identity is its organization, project, stack and name; it registers inside a component", async () => {
   class Keys extends pulumi.ComponentResource {

@@ -1,8 +1,6 @@
-import { createRequire } from "node:module";
-import { join } from "node:path";
 import { beforeAll, expect, test } from "vitest";
 import { fakeKey } from "../harness/fake-key";
-import { repoRoot } from "../harness/tools";
+import { type Registration, recordRegistrations, resolved } from "../harness/pulumi-mocks";
 import { requireDist } from "./fixtures";
 
 // `ProjectKeys` under Pulumi mocks: the program runs in-process and every resource registration is
@@ -11,43 +9,15 @@ import { requireDist } from "./fixtures";
 // the level at which its wiring is proven; the ApiKey it declares is the one the engine tests run.
 
 // The compiled component and the SDK instance it registers with (vitest's own copy would differ).
-const nodeRequire = createRequire(join(repoRoot, "package.json"));
-type Pulumi = typeof import("@pulumi/pulumi");
-const pulumi = nodeRequire("@pulumi/pulumi") as Pulumi;
 type Module = typeof import("../../provider/project-keys");
 type ProjectKeysArgs = import("../../provider/project-keys").ProjectKeysArgs;
 const { ProjectKeys } = requireDist<Module>("provider/project-keys.js");
 
-interface Registration {
-  type: string;
-  name: string;
-  inputs: Record<string, unknown>;
-}
-const registrations: Registration[] = [];
+let registrations: Registration[] = [];
 
 beforeAll(async () => {
-  await pulumi.runtime.setMocks(
-    {
-      newResource(args) {
-        registrations.push({ type: args.type, name: args.name, inputs: args.inputs });
-        if (args.type === "aws:secretsmanager/secret:Secret") {
-          const arn = `arn:aws:secretsmanager:eu-west-1:123456789012:secret:${args.inputs["name"]}-AbCdEf`;
-          return { id: arn, state: { ...args.inputs, arn } };
-        }
-        return { id: `${args.name}-id`, state: { ...args.inputs, keyId: `${args.name}-key` } };
-      },
-      call: (args) => args.inputs,
-    },
-    "project-keys-test",
-    "test",
-    false,
-  );
+  registrations = await recordRegistrations("project-keys-test", "test");
 });
-
-/** An Output's value; the apply resolves only once the mocks have answered. */
-function resolved<T>(output: import("@pulumi/pulumi").Output<T>): Promise<T> {
-  return new Promise((resolve) => output.apply(resolve));
-}
 
 const kmsKeyArn = "arn:aws:kms:eu-west-1:123456789012:key/1111-2222";
 

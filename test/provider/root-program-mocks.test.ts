@@ -1,50 +1,27 @@
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { beforeAll, expect, test } from "vitest";
-import { repoRoot } from "../harness/tools";
+import { pulumi, type Registration, recordRegistrations, resolved } from "../harness/pulumi-mocks";
 import { distDir } from "./fixtures";
 
 // The root program (index.ts → dist/index.js) with `llamacloud-keys:useProjectKeys: true`, under
 // Pulumi mocks: the AWS provider plugin cannot run offline, so this is the level at which the README's
 // Configuration reference is proven for that mode (engine.test.ts runs the default mode for real).
 
-const nodeRequire = createRequire(join(repoRoot, "package.json"));
-type Pulumi = typeof import("@pulumi/pulumi");
-const pulumi = nodeRequire("@pulumi/pulumi") as Pulumi;
-
-interface Registration {
-  type: string;
-  name: string;
-  inputs: Record<string, unknown>;
-}
-const registrations: Registration[] = [];
+let registrations: Registration[] = [];
 
 beforeAll(async () => {
-  await pulumi.runtime.setMocks(
-    {
-      newResource(args) {
-        registrations.push({ type: args.type, name: args.name, inputs: args.inputs });
-        if (args.type === "aws:secretsmanager/secret:Secret") {
-          const arn = `arn:aws:secretsmanager:eu-west-1:123456789012:secret:${args.inputs["name"]}-AbCdEf`;
-          return { id: arn, state: { ...args.inputs, arn } };
-        }
-        // An ApiKey writes into the secret it is given: its secretArn output is that secret.
-        return {
-          id: `${args.name}-id`,
-          state: { ...args.inputs, secretArn: args.inputs["secretId"], redactedKey: "llx-…abcd" },
-        };
-      },
-      call: (args) => args.inputs,
-    },
-    "llamacloud-keys",
-    "mocks",
-    false,
-  );
+  registrations = await recordRegistrations("llamacloud-keys", "mocks", {
+    // An ApiKey writes into the secret it is given: its secretArn output is that secret.
+    resource: (args) =>
+      args.type === "aws:secretsmanager/secret:Secret"
+        ? undefined
+        : {
+            id: `${args.name}-id`,
+            state: { ...args.inputs, secretArn: args.inputs["secretId"], redactedKey: "llx-…abcd" },
+          },
+  });
 });
-
-function resolved<T>(output: import("@pulumi/pulumi").Output<T>): Promise<T> {
-  return new Promise((resolve) => output.apply(resolve));
-}
 
 test("useProjectKeys: ProjectKeys from stack config; outputs secretArns and redactedKeys per pair, and the IAM policies", async () => {
   pulumi.runtime.setAllConfig({

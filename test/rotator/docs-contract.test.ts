@@ -1,4 +1,5 @@
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { readFileSync } from "node:fs";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as ts from "typescript";
@@ -12,7 +13,7 @@ import { repoRoot } from "../harness/tools";
 // rotator/README.md is a contract: its flags table, environment table, config file fields and
 // metric labels are read here and checked against what the CLI does, so the two cannot drift.
 
-const readme = await readFile(join(repoRoot, "rotator", "README.md"), "utf8");
+const readme = readFileSync(join(repoRoot, "rotator", "README.md"), "utf8");
 const env = { LLAMA_CLOUD_API_KEY: "llx-docs-contract-key-not-real-00000000000000000000" };
 const commands = ["rotate", "rotator", "status"] as const;
 
